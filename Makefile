@@ -1,0 +1,80 @@
+# 地域力創造ポータル: `make run` serves the portal, `make test` runs every test.
+# Both set everything up first on a machine that has Python 3.12+, make and git.
+
+SHELL := /bin/sh
+PORT ?= 8000
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+SECRET_FILE := var/secret_key
+
+.PHONY: run test setup serve migrate superuser lint format messages check-deploy a11y-report clean help
+
+help:
+	@echo "make run         set up, migrate, load content and serve at http://127.0.0.1:$(PORT)"
+	@echo "make test        set up and run every test (DATABASE_URL=postgres://... for PostgreSQL)"
+	@echo "make superuser   create an administrator account for the admin"
+	@echo "make lint        ruff check, ruff format --check and djhtml --check"
+	@echo "make messages    update and compile the English UI catalog"
+	@echo "make a11y-report re-measure the accessibility results shown on the policy page"
+
+$(PY):
+	@py="$$(scripts/find-python)" || exit 1; \
+	echo "Creating $(VENV) with $$py"; \
+	"$$py" -m venv $(VENV)
+
+$(STAMP): $(PY) requirements.txt requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $(STAMP)
+
+$(SECRET_FILE):
+	@mkdir -p var
+	@umask 077; $(PY) -c "import secrets; print(secrets.token_urlsafe(50))" > $(SECRET_FILE)
+	@echo "Wrote a local secret key to $(SECRET_FILE) (ignored by git)."
+
+setup: $(STAMP)
+
+# Production mode on this machine: DEBUG off, a local secret key, plain HTTP on 127.0.0.1.
+RUN_ENV = DEBUG=0 PORTAL_HTTPS=0 PORTAL_SERVE_MEDIA=1 \
+	SECRET_KEY="$$(cat $(SECRET_FILE))" \
+	ALLOWED_HOSTS="$${ALLOWED_HOSTS:-127.0.0.1,localhost}"
+
+migrate: $(STAMP) $(SECRET_FILE)
+	$(RUN_ENV) $(PY) manage.py migrate --no-input
+	$(RUN_ENV) $(PY) manage.py collectstatic --no-input --verbosity 0
+
+run: migrate
+	@echo "地域力創造ポータル: http://127.0.0.1:$(PORT)/  (English: http://127.0.0.1:$(PORT)/en/)"
+	$(RUN_ENV) $(VENV)/bin/gunicorn portal.wsgi --bind 127.0.0.1:$(PORT) --workers 2 \
+		--no-control-socket --access-logfile -
+
+superuser: migrate
+	$(RUN_ENV) $(PY) manage.py createsuperuser
+
+test: $(STAMP)
+	PORTAL_TESTING=1 $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/djhtml --check templates
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/djhtml templates
+
+messages: $(STAMP)
+	PORTAL_TESTING=1 $(PY) manage.py makemessages --locale en --no-obsolete --no-location
+	$(PY) scripts/compile-messages
+
+check-deploy: $(STAMP)
+	DEBUG=0 SECRET_KEY="$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+		ALLOWED_HOSTS=portal.example.go.jp $(PY) manage.py check --deploy --fail-level WARNING
+
+a11y-report: $(STAMP)
+	PORTAL_TESTING=1 A11Y_REPORT=fixtures/accessibility-results.json $(VENV)/bin/pytest tests/test_site_pages.py
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

@@ -1,0 +1,43 @@
+from django.db.models import Prefetch
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_safe
+
+from initiatives.models import Initiative, InitiativeDocument, InitiativeStatus, Meeting
+from portal.i18n import shows_japanese_fallback
+from portal.views import preview_response
+
+
+@require_safe
+def initiative_list(request):
+    initiatives = list(Initiative.objects.published())
+    groups = [
+        (status, label, [i for i in initiatives if i.status == status])
+        for status, label in InitiativeStatus.choices
+    ]
+    return render(
+        request,
+        "initiatives/list.html",
+        {"groups": [g for g in groups if g[2]], "breadcrumbs": [(_("取組"), None)]},
+    )
+
+
+@require_safe
+def initiative_detail(request, slug):
+    queryset = Initiative.objects.visible_to(request.user).prefetch_related(
+        "links",
+        Prefetch("documents", queryset=InitiativeDocument.objects.filter(meeting__isnull=True)),
+        Prefetch("meetings", queryset=Meeting.objects.prefetch_related("documents")),
+        Prefetch("related", queryset=Initiative.objects.published().only(
+            "slug", "title_ja", "title_en", "short_name_ja", "short_name_en", "summary_ja", "summary_en", "order"
+        )),
+    )
+    initiative = get_object_or_404(queryset, slug=slug)
+    context = {
+        "initiative": initiative,
+        "breadcrumbs": [(_("取組"), reverse("initiatives:list")), (initiative.display_name, None)],
+        "is_preview": not initiative.is_public,
+        "english_missing": shows_japanese_fallback(initiative, ("title", "summary", "body")),
+    }
+    return preview_response(render(request, "initiatives/detail.html", context), initiative)

@@ -1,0 +1,156 @@
+from django.db import models
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from portal.publishing import Publishable
+
+
+class Region(models.TextChoices):
+    """The eight regions (地方区分) the portal groups prefectures by."""
+
+    HOKKAIDO = "hokkaido", _("北海道")
+    TOHOKU = "tohoku", _("東北")
+    KANTO = "kanto", _("関東")
+    CHUBU = "chubu", _("中部")
+    KINKI = "kinki", _("近畿")
+    CHUGOKU = "chugoku", _("中国")
+    SHIKOKU = "shikoku", _("四国")
+    KYUSHU_OKINAWA = "kyushu_okinawa", _("九州・沖縄")
+
+    @classmethod
+    def for_prefecture(cls, number: int) -> "Region":
+        """The region of the prefecture with JIS X 0401 number 1-47."""
+        bounds = [
+            (1, cls.HOKKAIDO),
+            (7, cls.TOHOKU),
+            (14, cls.KANTO),
+            (23, cls.CHUBU),
+            (30, cls.KINKI),
+            (35, cls.CHUGOKU),
+            (39, cls.SHIKOKU),
+            (47, cls.KYUSHU_OKINAWA),
+        ]
+        if not 1 <= number <= 47:
+            raise ValueError(f"no prefecture number {number}")
+        return next(region for last, region in bounds if number <= last)
+
+
+class Prefecture(models.Model):
+    """One of the 47 prefectures, keyed by its two-digit JIS X 0401 number ("01"-"47")."""
+
+    code = models.CharField(_("都道府県コード"), max_length=2, primary_key=True)
+    lgcode = models.CharField(_("全国地方公共団体コード"), max_length=6, unique=True)
+    name = models.CharField(_("名称"), max_length=8)
+    name_kana = models.CharField(_("よみがな"), max_length=16)
+    short_name = models.CharField(_("略称"), max_length=4)
+    name_en = models.CharField(_("英語名"), max_length=16)
+    region = models.CharField(_("地方"), max_length=16, choices=Region.choices, db_index=True)
+    url = models.URLField(_("ウェブサイト"), blank=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("都道府県")
+        verbose_name_plural = _("都道府県")
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def display_name(self) -> str:
+        from django.utils.translation import get_language
+
+        return self.name_en if get_language() == "en" else self.name
+
+
+class MunicipalityKind(models.TextChoices):
+    CITY = "city", _("市")
+    SPECIAL_WARD = "special_ward", _("特別区")
+    TOWN = "town", _("町")
+    VILLAGE = "village", _("村")
+    WARD = "ward", _("政令指定都市の区")
+
+
+class Municipality(models.Model):
+    """A municipality (市区町村) or a ward of a designated city, keyed by 全国地方公共団体コード."""
+
+    code = models.CharField(_("全国地方公共団体コード"), max_length=6, primary_key=True)
+    prefecture = models.ForeignKey(
+        Prefecture, on_delete=models.PROTECT, related_name="municipalities", verbose_name=_("都道府県")
+    )
+    name = models.CharField(_("名称"), max_length=32)
+    name_kana = models.CharField(_("よみがな"), max_length=64)
+    kind = models.CharField(_("種別"), max_length=16, choices=MunicipalityKind.choices)
+    parent = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="wards",
+        verbose_name=_("所属する市"),
+        help_text=_("政令指定都市の区の場合、その市"),
+    )
+    url = models.URLField(_("ウェブサイト"), blank=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("市区町村")
+        verbose_name_plural = _("市区町村")
+
+    def __str__(self):
+        return self.full_name
+
+    @property
+    def full_name(self) -> str:
+        """The name as written in addresses: 札幌市中央区, not 中央区."""
+        return f"{self.parent.name}{self.name}" if self.kind == MunicipalityKind.WARD and self.parent_id else self.name
+
+
+class Page(Publishable):
+    """A site page editors keep in admin: about, accessibility, privacy, terms, contact."""
+
+    slug = models.SlugField(_("スラッグ"), max_length=64, unique=True, help_text=_("URL の一部(半角英数字)"))
+    title = models.CharField(_("タイトル"), max_length=200)
+    lead = models.TextField(_("リード文"), blank=True)
+    body = models.TextField(_("本文"), help_text=_("Markdown で記述します。HTML は安全なものだけが表示されます。"))
+    order = models.PositiveSmallIntegerField(_("表示順"), default=100)
+
+    class Meta:
+        ordering = ["order", "slug"]
+        verbose_name = _("サイトページ")
+        verbose_name_plural = _("サイトページ")
+
+    def __str__(self):
+        return self.title
+
+    def get_absolute_url(self):
+        return reverse("portal:page", kwargs={"slug": self.slug})
+
+
+class NewsItem(Publishable):
+    """新着情報: an announcement editors publish."""
+
+    slug = models.SlugField(_("スラッグ"), max_length=80, unique=True, help_text=_("URL の一部(半角英数字)"))
+    title = models.CharField(_("タイトル"), max_length=200)
+    summary = models.TextField(_("概要"), blank=True, help_text=_("一覧に表示する短い説明"))
+    body = models.TextField(_("本文"), help_text=_("Markdown で記述します。"))
+    initiative = models.ForeignKey(
+        "initiatives.Initiative",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="news",
+        verbose_name=_("関連する取組"),
+    )
+
+    class Meta:
+        ordering = ["-published_at", "-id"]
+        verbose_name = _("新着情報")
+        verbose_name_plural = _("新着情報")
+        indexes = [models.Index(fields=["state", "-published_at"], name="news_public_idx")]
+
+    def __str__(self):
+        return self.title
+
+    def get_absolute_url(self):
+        return reverse("portal:news_detail", kwargs={"slug": self.slug})
+

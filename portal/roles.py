@@ -1,0 +1,47 @@
+"""Groups of admin users and their permissions, created by migration."""
+
+from django.contrib.auth.management import create_permissions
+from django.contrib.contenttypes.management import create_contenttypes
+
+EDITORS = "編集者"
+
+# app label -> model -> permissions the editors group has.
+EDITOR_PERMISSIONS = {
+    "initiatives": {
+        "initiative": ("add", "change", "view"),
+        "initiativelink": ("add", "change", "delete", "view"),
+        "initiativedocument": ("add", "change", "delete", "view"),
+        "meeting": ("add", "change", "delete", "view"),
+    },
+    "portal": {
+        "page": ("change", "view"),
+        "newsitem": ("add", "change", "delete", "view"),
+        "prefecture": ("view",),
+        "municipality": ("view",),
+    },
+}
+
+
+def ensure_permissions(apps) -> None:
+    """Permissions exist only after post_migrate; a data migration must create them itself."""
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_contenttypes(app_config, verbosity=0, apps=apps)
+        create_permissions(app_config, verbosity=0, apps=apps)
+        app_config.models_module = None
+
+
+def sync_group(apps, name: str, spec: dict) -> None:
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    ensure_permissions(apps)
+    group, _ = Group.objects.get_or_create(name=name)
+    wanted = [
+        (app, f"{action}_{model}") for app, models in spec.items() for model, actions in models.items() for action in actions
+    ]
+    perms = [Permission.objects.get(content_type__app_label=app, codename=codename) for app, codename in wanted]
+    group.permissions.set(perms)
+
+
+def create_editors(apps, schema_editor=None) -> None:
+    sync_group(apps, EDITORS, EDITOR_PERMISSIONS)

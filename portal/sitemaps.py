@@ -1,0 +1,53 @@
+from django.contrib.sitemaps import Sitemap
+from django.urls import reverse
+
+from initiatives.models import Initiative
+from portal.models import NewsItem, Page
+
+
+class I18nSitemap(Sitemap):
+    """Every URL in both languages, with hreflang alternates and x-default (Japanese)."""
+
+    i18n = True
+    alternates = True
+    x_default = True
+
+
+class StaticSitemap(I18nSitemap):
+    def items(self):
+        return ["portal:home", "initiatives:list", "portal:news_list", "portal:site_map"]
+
+    def location(self, item):
+        return reverse(item)
+
+
+class InitiativeSitemap(I18nSitemap):
+    def items(self):
+        return Initiative.objects.published().only("slug", "updated_at").order_by("order", "id")
+
+    def lastmod(self, obj):
+        return obj.updated_at
+
+
+class PageSitemap(I18nSitemap):
+    def items(self):
+        return Page.objects.published().only("slug", "updated_at").order_by("order", "slug")
+
+    def lastmod(self, obj):
+        return obj.updated_at
+
+
+class NewsSitemap(I18nSitemap):
+    def items(self):
+        return NewsItem.objects.published().only("slug", "updated_at").order_by("-published_at", "-id")
+
+    def lastmod(self, obj):
+        return obj.updated_at
+
+
+SITEMAPS = {
+    "static": StaticSitemap,
+    "initiatives": InitiativeSitemap,
+    "pages": PageSitemap,
+    "news": NewsSitemap,
+}

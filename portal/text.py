@@ -1,0 +1,83 @@
+"""Japanese text helpers: dates in 和暦 with the Western year, fiscal years, safe Markdown."""
+
+import datetime as dt
+from functools import lru_cache
+
+import markdown
+import nh3
+from django.utils import timezone
+from django.utils.safestring import SafeString, mark_safe
+
+# Start dates of the eras the portal's content can meet.
+ERAS = (
+    (dt.date(2019, 5, 1), "令和"),
+    (dt.date(1989, 1, 8), "平成"),
+    (dt.date(1926, 12, 25), "昭和"),
+)
+
+EN_MONTHS = (
+    "January February March April May June July August September October November December"
+).split()
+
+
+def _as_date(value) -> dt.date:
+    if isinstance(value, dt.datetime):
+        if timezone.is_aware(value):
+            value = timezone.localtime(value)
+        return value.date()
+    return value
+
+
+def wareki_year(date: dt.date) -> str:
+    """2026-11-29 -> '令和8年'; the first year of an era is written 元年."""
+    for start, name in ERAS:
+        if date >= start:
+            year = date.year - start.year + 1
+            return f"{name}{'元' if year == 1 else year}年"
+    return f"{date.year}年"
+
+
+def format_date_ja(value) -> str:
+    """令和8年(2026年)11月29日: the form people read on Japanese government sites."""
+    date = _as_date(value)
+    return f"{wareki_year(date)}({date.year}年){date.month}月{date.day}日"
+
+
+def format_date_en(value) -> str:
+    date = _as_date(value)
+    return f"{date.day} {EN_MONTHS[date.month - 1]} {date.year}"
+
+
+def fiscal_year(value) -> int:
+    """The fiscal year (年度, April to March) a date falls in: 2027-03-31 -> 2026."""
+    date = _as_date(value)
+    return date.year if date.month >= 4 else date.year - 1
+
+
+def format_fiscal_year_ja(year: int) -> str:
+    """2026 -> '令和8年度(2026年度)'."""
+    return f"{wareki_year(dt.date(year, 4, 1))[:-1]}年度({year}年度)"
+
+
+ALLOWED_TAGS = {
+    "p", "br", "h2", "h3", "h4", "ul", "ol", "li", "strong", "em", "a", "blockquote", "table", "thead",
+    "tbody", "tr", "th", "td", "code", "pre", "hr", "dl", "dt", "dd",
+}
+ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "th": {"scope"}, "td": set()}
+
+
+@lru_cache(maxsize=2048)
+def _render(text: str) -> str:
+    html = markdown.markdown(text, extensions=["tables", "sane_lists"], output_format="html")
+    return nh3.clean(
+        html,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes={"http", "https", "mailto", "tel"},
+        link_rel="noopener",
+    )
+
+
+def render_markdown(text: str | None) -> SafeString:
+    """Markdown to HTML, with everything but a small set of tags and attributes removed."""
+    return mark_safe(_render(text or ""))  # noqa: S308 - sanitised by nh3 above

@@ -1,0 +1,42 @@
+from django.conf import settings
+from django.conf.urls.i18n import i18n_patterns
+from django.contrib import admin
+from django.contrib.sitemaps.views import sitemap
+from django.urls import include, path, re_path
+from django.views.generic import RedirectView
+from django.views.static import serve
+
+from portal import views
+from portal.sitemaps import SITEMAPS
+
+portal_patterns = (
+    [
+        path("", views.home, name="home"),
+        path("news/", views.news_list, name="news_list"),
+        path("news/<slug:slug>/", views.news_detail, name="news_detail"),
+        path("sitemap/", views.site_map, name="site_map"),
+        path("<slug:slug>/", views.page, name="page"),
+    ],
+    "portal",
+)
+
+urlpatterns = [
+    path(settings.ADMIN_PATH, admin.site.urls),
+    path("sitemap.xml", sitemap, {"sitemaps": SITEMAPS}, name="sitemap"),
+    path("robots.txt", views.robots_txt, name="robots_txt"),
+    path("favicon.ico", RedirectView.as_view(url=settings.STATIC_URL + "img/favicon.ico", permanent=True)),
+]
+
+urlpatterns += i18n_patterns(
+    path("initiatives/", include("initiatives.urls")),
+    path("", include(portal_patterns)),
+    prefix_default_language=False,
+)
+
+if settings.SERVE_MEDIA:
+    urlpatterns += [re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT})]
+
+handler400 = "portal.views.bad_request"
+handler403 = "portal.views.permission_denied"
+handler404 = "portal.views.page_not_found"
+handler500 = "portal.views.server_error"
