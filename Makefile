@@ -36,7 +36,7 @@ $(SECRET_FILE):
 setup: $(STAMP)
 
 # Production mode on this machine: DEBUG off, a local secret key, plain HTTP on 127.0.0.1.
-RUN_ENV = DEBUG=0 PORTAL_HTTPS=0 PORTAL_SERVE_MEDIA=1 \
+RUN_ENV = DEBUG=0 PORTAL_HTTPS=0 PORTAL_SERVE_MEDIA=1 EMAIL_BACKEND="$${EMAIL_BACKEND:-console}" \
 	SECRET_KEY="$$(cat $(SECRET_FILE))" \
 	ALLOWED_HOSTS="$${ALLOWED_HOSTS:-127.0.0.1,localhost}"
 

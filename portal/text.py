@@ -55,8 +55,12 @@ def fiscal_year(value) -> int:
 
 
 def format_fiscal_year_ja(year: int) -> str:
-    """2026 -> '令和8年度(2026年度)'."""
-    return f"{wareki_year(dt.date(year, 4, 1))[:-1]}年度({year}年度)"
+    """2026 -> '令和8年度(2026年度)'.
+
+    A fiscal year takes the era in force in May of its first year, as government documents
+    write it: FY2019 is 令和元年度 (令和 began on 1 May 2019), FY1988 is 昭和63年度.
+    """
+    return f"{wareki_year(dt.date(year, 5, 1))[:-1]}年度({year}年度)"
 
 
 ALLOWED_TAGS = {
