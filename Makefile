@@ -6,7 +6,7 @@ PORT ?= 8000
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-SECRET_FILE := var/secret_key
+ENV_FILE := .env
 
 .PHONY: run test setup serve migrate superuser lint format messages check-deploy a11y-report clean help
 
@@ -28,19 +28,26 @@ $(STAMP): $(PY) requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $(STAMP)
 
-$(SECRET_FILE):
-	@mkdir -p var
-	@umask 077; $(PY) -c "import secrets; print(secrets.token_urlsafe(50))" > $(SECRET_FILE)
-	@echo "Wrote a local secret key to $(SECRET_FILE) (ignored by git)."
+# Local settings for this machine, made once and kept out of git: a secret key of its own,
+# local host names, plain HTTP on 127.0.0.1, mail to the console. Variables set in the
+# environment win over these (portal/settings.py, load_env_file).
+$(ENV_FILE): | $(PY)
+	@umask 077; { \
+	  echo "# Written by make on $$(date +%F) for this machine only; not in git, not in the image."; \
+	  echo "SECRET_KEY=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))')"; \
+	  echo "ALLOWED_HOSTS=127.0.0.1,localhost"; \
+	  echo "PORTAL_HTTPS=0"; \
+	  echo "PORTAL_SERVE_MEDIA=1"; \
+	  echo "EMAIL_BACKEND=console"; \
+	} > $(ENV_FILE)
+	@echo "Wrote local settings with a new secret key to $(ENV_FILE) (ignored by git)."
 
-setup: $(STAMP)
+setup: $(STAMP) $(ENV_FILE)
 
-# Production mode on this machine: DEBUG off, a local secret key, plain HTTP on 127.0.0.1.
-RUN_ENV = DEBUG=0 PORTAL_HTTPS=0 PORTAL_SERVE_MEDIA=1 EMAIL_BACKEND="$${EMAIL_BACKEND:-console}" \
-	SECRET_KEY="$$(cat $(SECRET_FILE))" \
-	ALLOWED_HOSTS="$${ALLOWED_HOSTS:-127.0.0.1,localhost}"
+# Production mode (DEBUG off) with the local settings of .env.
+RUN_ENV = DEBUG=0
 
-migrate: $(STAMP) $(SECRET_FILE)
+migrate: setup
 	$(RUN_ENV) $(PY) manage.py migrate --no-input
 	$(RUN_ENV) $(PY) manage.py collectstatic --no-input --verbosity 0
 
@@ -52,7 +59,7 @@ run: migrate
 superuser: migrate
 	$(RUN_ENV) $(PY) manage.py createsuperuser
 
-test: $(STAMP)
+test: setup
 	PORTAL_TESTING=1 $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)

@@ -4,7 +4,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from portal.documents import document_label, human_size, validate_document
-from portal.images import make_renditions, validate_image
+from portal.images import SafeImageField, make_renditions
 from portal.publishing import Publishable
 
 
@@ -26,11 +26,10 @@ class Initiative(Publishable):
     )
     office = models.CharField(_("所管課室"), max_length=200, blank=True)
     contact = models.TextField(_("問い合わせ先"), blank=True, help_text=_("電話番号、メールアドレスなど(業務用のもの)"))
-    image = models.ImageField(
+    image = SafeImageField(
         _("画像"),
         upload_to="initiatives/",
         blank=True,
-        validators=[validate_image],
         width_field="image_width",
         height_field="image_height",
     )

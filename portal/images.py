@@ -12,7 +12,9 @@ from pathlib import PurePosixPath
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django import forms
 from django.core.files.base import ContentFile
+from django.db import models
 from django.utils.translation import gettext as _
 from PIL import Image, UnidentifiedImageError
 
@@ -104,3 +106,24 @@ def make_renditions(fieldfile) -> list[str]:
                 storage.delete(name)
             written.append(storage.save(name, ContentFile(out.getvalue())))
     return written
+
+
+class SafeImageFormField(forms.ImageField):
+    """An image form field that runs ``validate_image`` before Django's own checks, so that a
+    decompression bomb is named as such instead of as a broken file."""
+
+    def to_python(self, data):
+        if data is not None and hasattr(data, "read"):
+            validate_image(data)
+        return super().to_python(data)
+
+
+class SafeImageField(models.ImageField):
+    """An ImageField validated by ``validate_image`` in forms and in model validation."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("validators", [validate_image])
+        super().__init__(*args, **kwargs)
+
+    def formfield(self, **kwargs):
+        return super().formfield(**{"form_class": SafeImageFormField, **kwargs})

@@ -16,6 +16,27 @@ from django.utils.csp import CSP
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
+def load_env_file(path: Path) -> None:
+    """Read KEY=value lines into os.environ, never overriding a variable that is already set.
+
+    `make` writes .env on a developer's machine (a local secret key, local hosts, plain HTTP);
+    it is not in git nor in the Docker image. PORTAL_ENV_FILE= (empty) turns it off.
+    """
+    if not path.is_file():
+        return
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and "=" in line:
+            key, value = line.split("=", 1)
+            os.environ.setdefault(key.strip(), value.strip())
+
+
+# The test suite (pytest, or PORTAL_TESTING=1) gets fast, local settings and ignores .env.
+TESTING = os.environ.get("PORTAL_TESTING", "") in {"1", "true", "yes", "on"} or "pytest" in sys.modules
+if not TESTING:
+    load_env_file(Path(os.environ.get("PORTAL_ENV_FILE", BASE_DIR / ".env")))
+
+
 def env(name: str, default: str | None = None) -> str | None:
     value = os.environ.get(name)
     return default if value is None or value == "" else value
@@ -37,8 +58,6 @@ def env_list(name: str, default: str = "") -> list[str]:
 
 
 DEBUG = env_bool("DEBUG", False)
-# The test suite (pytest, or PORTAL_TESTING=1) gets fast, local settings.
-TESTING = env_bool("PORTAL_TESTING", False) or "pytest" in sys.modules
 
 SECRET_KEY = env("SECRET_KEY")
 if not SECRET_KEY:
@@ -47,7 +66,7 @@ if not SECRET_KEY:
         SECRET_KEY = "insecure-development-key-never-used-in-production"  # noqa: S105
     else:
         raise ImproperlyConfigured(
-            "SECRET_KEY is not set. `make run` writes one to var/secret_key; in production set it "
+            "SECRET_KEY is not set. `make setup` writes a local one to .env; in production set it "
             "in the environment."
         )
 

@@ -10,6 +10,7 @@ from django.conf import settings
 PROD = {
     "DEBUG": "0",
     "PORTAL_TESTING": "0",
+    "PORTAL_ENV_FILE": "",
     "SECRET_KEY": "x" * 60 + "production-like-key-for-the-test-only",
     "ALLOWED_HOSTS": "portal.example.go.jp",
     "EMAIL_HOST": "smtp.example.go.jp",

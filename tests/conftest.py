@@ -1,0 +1,348 @@
+"""Shared fixtures of the site-wide tests: every public page, the error pages, the tools, the browser.
+
+- ``sitemap_entries`` / ``site_pages``: every URL of /sitemap.xml (Japanese and English), fetched
+  once with the Django test client.
+- ``error_pages``: 404 through the URL resolver, 400/403/500 through the handlers, in both languages.
+- ``vnu_jar`` / ``axe_js``: the npm tools; ``browser``: Debian's chromium driven by Playwright.
+- ``a11y_results``: what the crawl measured; written to $A11Y_REPORT at the end of the session
+  (portal/accessibility.py shows it on the accessibility policy page).
+
+A tool that is missing skips its test on a developer's machine, and fails it when
+CI_REQUIRE_BROWSER is set (CI installs every tool, so a missing one is a broken CI).
+"""
+
+import json
+import os
+import shutil
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from functools import cached_property
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+NODE_MODULES = BASE_DIR / "node_modules"
+# node_modules/vnu-jar/vnu-jar.js: `path.join(__dirname, 'build/dist/vnu.jar')`.
+VNU_JAR = NODE_MODULES / "vnu-jar" / "build" / "dist" / "vnu.jar"
+AXE_JS = NODE_MODULES / "axe-core" / "axe.min.js"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-gpu"]
+
+SITEMAP_NS = {"sm": "http://www.sitemaps.org/schemas/sitemap/0.9", "xhtml": "http://www.w3.org/1999/xhtml"}
+
+
+def require_tool(available: bool, what: str) -> None:
+    """Skip when a tool is missing, unless CI_REQUIRE_BROWSER is set: then fail."""
+    if available:
+        return
+    message = f"{what} is not available"
+    if os.environ.get("CI_REQUIRE_BROWSER"):
+        pytest.fail(f"{message}, and CI_REQUIRE_BROWSER is set", pytrace=False)
+    pytest.skip(message)
+
+
+def language_of(path: str) -> str:
+    """The language of a site path: English under /en/, Japanese everywhere else."""
+    return "en" if path == "/en/" or path.startswith("/en/") else "ja"
+
+
+def npm_version(package: str) -> str:
+    return json.loads((NODE_MODULES / package / "package.json").read_text(encoding="utf-8"))["version"]
+
+
+# --- HTML facts ---------------------------------------------------------------------------------
+
+
+class PageFacts(HTMLParser):
+    """The few facts of a page the site-wide tests look at, from one pass of the standard parser."""
+
+    def __init__(self, html: str):
+        super().__init__(convert_charrefs=True)
+        self.html_lang: str | None = None
+        self.h1_count = 0
+        self.ids: set[str] = set()
+        self.nav_labels: list[str | None] = []
+        self.anchors: list[dict[str, str | None]] = []
+        self.link_tags: list[dict[str, str | None]] = []
+        self.inline_scripts = 0
+        self.style_elements = 0
+        self.style_attributes = 0
+        self.feed(html)
+        self.close()
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        if attributes.get("id"):
+            self.ids.add(attributes["id"])
+        if "style" in attributes:
+            self.style_attributes += 1
+        if tag == "html":
+            self.html_lang = attributes.get("lang")
+        elif tag == "h1":
+            self.h1_count += 1
+        elif tag == "nav":
+            self.nav_labels.append(attributes.get("aria-label"))
+        elif tag == "a":
+            self.anchors.append(attributes)
+        elif tag == "link":
+            self.link_tags.append(attributes)
+        elif tag == "script":
+            script_type = (attributes.get("type") or "").lower()
+            if not attributes.get("src") and script_type not in {"application/ld+json", "application/json"}:
+                self.inline_scripts += 1
+        elif tag == "style":
+            self.style_elements += 1
+
+    def alternates(self) -> dict[str, str]:
+        """hreflang -> path of the page's <link rel="alternate" hreflang> elements."""
+        out = {}
+        for link in self.link_tags:
+            if "alternate" in (link.get("rel") or "").split() and link.get("hreflang"):
+                out[link["hreflang"]] = urlsplit(link.get("href") or "").path
+        return out
+
+
+# --- Pages --------------------------------------------------------------------------------------
+
+
+@dataclass
+class SitemapEntry:
+    path: str
+    lang: str
+    alternates: dict[str, str] = field(default_factory=dict)  # hreflang -> path
+
+
+@dataclass
+class FetchedPage:
+    path: str
+    lang: str
+    status: int
+    headers: dict[str, str]
+    html: str
+    name: str = ""  # a readable name for messages and file names
+
+    def __post_init__(self):
+        self.name = self.name or self.path
+
+    @cached_property
+    def facts(self) -> PageFacts:
+        return PageFacts(self.html)
+
+
+@pytest.fixture(scope="session")
+def sitemap_entries(django_db_setup, django_db_blocker) -> list[SitemapEntry]:
+    """Every <url> of /sitemap.xml as a site path (scheme and host stripped), with its alternates."""
+    from django.test import Client
+
+    with django_db_blocker.unblock():
+        response = Client().get("/sitemap.xml")
+    assert response.status_code == 200, f"/sitemap.xml answered {response.status_code}"
+    root = ET.fromstring(response.content)
+    entries = []
+    for url in root.findall("sm:url", SITEMAP_NS):
+        path = urlsplit(url.findtext("sm:loc", namespaces=SITEMAP_NS).strip()).path
+        alternates = {
+            link.get("hreflang"): urlsplit(link.get("href")).path
+            for link in url.findall("xhtml:link", SITEMAP_NS)
+            if link.get("rel") == "alternate"
+        }
+        entries.append(SitemapEntry(path=path, lang=language_of(path), alternates=alternates))
+    return entries
+
+
+@pytest.fixture(scope="session")
+def sitemap_urls(sitemap_entries) -> list[str]:
+    """The paths of every sitemap URL, Japanese and English."""
+    return [entry.path for entry in sitemap_entries]
+
+
+@pytest.fixture(scope="session")
+def site_pages(sitemap_urls, django_db_blocker) -> list[FetchedPage]:
+    """Every sitemap URL fetched once with the test client (anonymous, like a visitor)."""
+    from django.test import Client
+
+    client = Client()
+    pages = []
+    with django_db_blocker.unblock():
+        for path in sitemap_urls:
+            response = client.get(path)
+            pages.append(
+                FetchedPage(
+                    path=path,
+                    lang=language_of(path),
+                    status=response.status_code,
+                    headers=dict(response.headers),
+                    html=response.content.decode(response.charset or "utf-8"),
+                )
+            )
+    return pages
+
+
+NOT_FOUND_PATHS = {"ja": "/no-such-page/", "en": "/en/no-such-page/"}
+
+
+@pytest.fixture(scope="session")
+def error_pages(django_db_setup, django_db_blocker) -> list[FetchedPage]:
+    """404 in both languages through the resolver; 400, 403 and 500 through portal.views' handlers."""
+    from django.test import Client, RequestFactory
+    from django.utils import translation
+
+    from portal import views
+
+    pages = []
+    client = Client()
+    with django_db_blocker.unblock():
+        for lang, path in NOT_FOUND_PATHS.items():
+            response = client.get(path)
+            pages.append(
+                FetchedPage(
+                    path=path,
+                    lang=lang,
+                    status=response.status_code,
+                    headers=dict(response.headers),
+                    html=response.content.decode(response.charset or "utf-8"),
+                    name=f"404 {lang} {path}",
+                )
+            )
+        factory = RequestFactory()
+        handlers = {
+            400: lambda request: views.bad_request(request, exception=None),
+            403: lambda request: views.permission_denied(request, exception=None),
+            500: views.server_error,
+        }
+        for status, handler in handlers.items():
+            for lang, path in (("ja", "/"), ("en", "/en/")):
+                request = factory.get(path)
+                with translation.override(lang):
+                    request.LANGUAGE_CODE = lang
+                    response = handler(request)
+                pages.append(
+                    FetchedPage(
+                        path=path,
+                        lang=lang,
+                        status=response.status_code,
+                        headers=dict(response.headers),
+                        html=response.content.decode(response.charset or "utf-8"),
+                        name=f"{status} {lang} (handler)",
+                    )
+                )
+    return pages
+
+
+@pytest.fixture(scope="session")
+def browser_paths(sitemap_urls) -> list[tuple[str, int]]:
+    """(path, expected status) of every page the browser crawl opens: the sitemap and the 404s."""
+    return [(path, 200) for path in sitemap_urls] + [(path, 404) for path in NOT_FOUND_PATHS.values()]
+
+
+# --- Tools --------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def vnu_command() -> list[str]:
+    java = shutil.which("java")
+    require_tool(bool(java) and VNU_JAR.is_file(), f"java ({java or 'not on PATH'}) and {VNU_JAR}")
+    return [java, "-jar", str(VNU_JAR)]
+
+
+@pytest.fixture(scope="session")
+def axe_js() -> Path:
+    require_tool(AXE_JS.is_file(), str(AXE_JS))
+    return AXE_JS
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's chromium through Playwright's sync API (no browser download), one per test module.
+
+    Playwright's sync API keeps an event loop in this thread, so Django's async-safety check must
+    be off while it runs (MACHINE-NOTES.md); it is restored when the browser closes.
+    """
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        require_tool(False, "the playwright package")
+    require_tool(CHROMIUM.is_file(), str(CHROMIUM))
+
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    playwright = sync_playwright().start()
+    try:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+    finally:
+        playwright.stop()
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture(scope="module")
+def crawl_page(browser):
+    """The one page object the whole crawl reuses (a new page per URL would cost more than axe).
+
+    The site's Content-Security-Policy (script-src 'self') blocks the script tag that injects
+    axe-core, so this context bypasses it; the keyboard test's context keeps it, and the page
+    tests check the header and that no page has inline script or style.
+    """
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="ja-JP", bypass_csp=True)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
+
+
+# --- The accessibility report -------------------------------------------------------------------
+
+
+@dataclass
+class A11yResults:
+    """What this run measured. A value stays None until the test that measures it has finished."""
+
+    pages: int | None = None  # pages axe-core checked
+    axe_version: str | None = None
+    axe_violations: int | None = None  # violated rules, counted once per page
+    vnu_version: str | None = None
+    html_errors: int | None = None
+    keyboard_ok: bool | None = None
+
+    def record_axe(self, *, pages: int, violations: int) -> None:
+        self.pages, self.axe_violations, self.axe_version = pages, violations, npm_version("axe-core")
+
+    def record_vnu(self, *, errors: int) -> None:
+        self.html_errors, self.vnu_version = errors, npm_version("vnu-jar")
+
+    def not_measured(self) -> list[str]:
+        return [name for name, value in vars(self).items() if value is None]
+
+    def report(self) -> dict:
+        from django.utils import timezone
+
+        return {"date": timezone.localdate().isoformat(), **vars(self)}
+
+
+@pytest.fixture(scope="session")
+def a11y_results():
+    """Collects the results of the HTML, axe and keyboard tests; writes $A11Y_REPORT at session end.
+
+    The file is written only when every value was measured in this run: a partial run (a skipped
+    tool, `-k`) leaves the previous file alone and fails loudly instead of publishing guesses.
+    """
+    results = A11yResults()
+    yield results
+    target = os.environ.get("A11Y_REPORT")
+    if not target:
+        return
+    missing = results.not_measured()
+    if missing:
+        pytest.fail(f"A11Y_REPORT={target} not written: this run did not measure {', '.join(missing)}", pytrace=False)
+    path = Path(target)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results.report(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
