@@ -140,3 +140,11 @@ def test_arbitrary_path_segments_never_give_a_server_error(segment, lang):
     for pattern in SLUG_PATTERNS:
         response = client.get(lang + pattern.format(quote(segment, safe="")))
         assert response.status_code < 500, (pattern, segment)
+
+
+def test_health_endpoints(client):
+    assert client.get("/healthz").content == b"ok"
+    response = client.get("/readyz")
+    assert response.status_code == 200 and response.json() == {"database": True, "cache": True}
+    # Answered before host validation, so that a container probe on 127.0.0.1 works.
+    assert client.get("/healthz", HTTP_HOST="not-allowed.invalid").status_code == 200
