@@ -20,7 +20,9 @@ class Initiative(Publishable):
     title = models.CharField(_("名称"), max_length=200)
     short_name = models.CharField(_("略称"), max_length=60, blank=True, help_text=_("一覧やパンくずで使う短い名前"))
     summary = models.TextField(_("概要"), help_text=_("一覧に表示する要約(200字程度)"))
-    body = models.TextField(_("本文"), blank=True, help_text=_("Markdown で記述します。見出しは ## から始めてください。"))
+    body = models.TextField(
+        _("本文"), blank=True, help_text=_("Markdown で記述します。見出しは ## から始めてください。")
+    )
     status = models.CharField(
         _("実施状況"), max_length=16, choices=InitiativeStatus.choices, default=InitiativeStatus.PAST, db_index=True
     )
@@ -36,7 +38,10 @@ class Initiative(Publishable):
     image_width = models.PositiveIntegerField(null=True, blank=True, editable=False)
     image_height = models.PositiveIntegerField(null=True, blank=True, editable=False)
     image_alt = models.CharField(
-        _("画像の代替テキスト"), max_length=200, blank=True, help_text=_("画像の内容を文章で説明します。画像があるときは必須です。")
+        _("画像の代替テキスト"),
+        max_length=200,
+        blank=True,
+        help_text=_("画像の内容を文章で説明します。画像があるときは必須です。"),
     )
     order = models.PositiveSmallIntegerField(_("表示順"), default=100, db_index=True)
     related = models.ManyToManyField("self", blank=True, verbose_name=_("関連する取組"))
@@ -143,11 +148,6 @@ class InitiativeDocument(models.Model):
     def __str__(self):
         return self.title
 
-    def clean(self):
-        super().clean()
-        if self.meeting_id and self.initiative_id and self.meeting.initiative_id != self.initiative_id:
-            raise ValidationError({"meeting": _("この取組の会議を選んでください。")})
-
     def save(self, *args, **kwargs):
         if self.file:
             try:
@@ -155,6 +155,11 @@ class InitiativeDocument(models.Model):
             except (OSError, ValueError):
                 self.file_size = None
         super().save(*args, **kwargs)
+
+    def clean(self):
+        super().clean()
+        if self.meeting_id and self.initiative_id and self.meeting.initiative_id != self.initiative_id:
+            raise ValidationError({"meeting": _("この取組の会議を選んでください。")})
 
     @property
     def file_type(self) -> str:

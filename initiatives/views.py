@@ -13,8 +13,7 @@ from portal.views import preview_response
 def initiative_list(request):
     initiatives = list(Initiative.objects.published())
     groups = [
-        (status, label, [i for i in initiatives if i.status == status])
-        for status, label in InitiativeStatus.choices
+        (status, label, [i for i in initiatives if i.status == status]) for status, label in InitiativeStatus.choices
     ]
     return render(
         request,
@@ -29,9 +28,12 @@ def initiative_detail(request, slug):
         "links",
         Prefetch("documents", queryset=InitiativeDocument.objects.filter(meeting__isnull=True)),
         Prefetch("meetings", queryset=Meeting.objects.prefetch_related("documents")),
-        Prefetch("related", queryset=Initiative.objects.published().only(
-            "slug", "title_ja", "title_en", "short_name_ja", "short_name_en", "summary_ja", "summary_en", "order"
-        )),
+        Prefetch(
+            "related",
+            queryset=Initiative.objects.published().only(
+                "slug", "title_ja", "title_en", "short_name_ja", "short_name_en", "summary_ja", "summary_en", "order"
+            ),
+        ),
     )
     initiative = get_object_or_404(queryset, slug=slug)
     context = {

@@ -127,9 +127,7 @@ def load_initiatives(apps, schema_editor=None) -> None:
     for data in items:
         if Initiative.objects.filter(slug=data["slug"]).exists():
             continue
-        fields = translated(
-            Initiative, data, ("title", "short_name", "summary", "body", "office", "contact")
-        )
+        fields = translated(Initiative, data, ("title", "short_name", "summary", "body", "office", "contact"))
         initiative = Initiative.objects.create(
             slug=data["slug"],
             order=data["order"],
@@ -141,7 +139,10 @@ def load_initiatives(apps, schema_editor=None) -> None:
         created[data["slug"]] = initiative
         for position, link in enumerate(data.get("links", []), start=1):
             InitiativeLink.objects.create(
-                initiative=initiative, url=link["url"], order=position * 10, **translated(InitiativeLink, link, ("label",))
+                initiative=initiative,
+                url=link["url"],
+                order=position * 10,
+                **translated(InitiativeLink, link, ("label",)),
             )
     by_slug = {i.slug: i for i in Initiative.objects.all()}
     for data in items:

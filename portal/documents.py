@@ -36,7 +36,9 @@ def validate_document(file) -> None:
     suffix = PurePosixPath(getattr(file, "name", "") or "").suffix.lower()
     if suffix not in DOCUMENT_TYPES:
         raise ValidationError(
-            _("このファイル形式は添付できません。PDF、Word、Excel、PowerPoint、CSV、テキストのいずれかを選んでください。"),
+            _(
+                "このファイル形式は添付できません。PDF、Word、Excel、PowerPoint、CSV、テキストのいずれかを選んでください。"
+            ),
             code="document_type",
         )
     if file.size > MAX_DOCUMENT_BYTES:

@@ -10,9 +10,9 @@ import io
 import warnings
 from pathlib import PurePosixPath
 
+from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django import forms
 from django.core.files.base import ContentFile
 from django.db import models
 from django.utils.translation import gettext as _

@@ -153,4 +153,3 @@ class NewsItem(Publishable):
 
     def get_absolute_url(self):
         return reverse("portal:news_detail", kwargs={"slug": self.slug})
-

@@ -54,6 +54,8 @@ class Publishable(models.Model):
 
     @property
     def is_public(self) -> bool:
-        return self.state == PublishState.PUBLISHED and self.published_at is not None and (
-            self.published_at <= timezone.now()
+        return (
+            self.state == PublishState.PUBLISHED
+            and self.published_at is not None
+            and (self.published_at <= timezone.now())
         )

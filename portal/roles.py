@@ -37,7 +37,10 @@ def sync_group(apps, name: str, spec: dict) -> None:
     ensure_permissions(apps)
     group, _ = Group.objects.get_or_create(name=name)
     wanted = [
-        (app, f"{action}_{model}") for app, models in spec.items() for model, actions in models.items() for action in actions
+        (app, f"{action}_{model}")
+        for app, models in spec.items()
+        for model, actions in models.items()
+        for action in actions
     ]
     perms = [Permission.objects.get(content_type__app_label=app, codename=codename) for app, codename in wanted]
     group.permissions.set(perms)

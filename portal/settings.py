@@ -66,8 +66,7 @@ if not SECRET_KEY:
         SECRET_KEY = "insecure-development-key-never-used-in-production"  # noqa: S105
     else:
         raise ImproperlyConfigured(
-            "SECRET_KEY is not set. `make setup` writes a local one to .env; in production set it "
-            "in the environment."
+            "SECRET_KEY is not set. `make setup` writes a local one to .env; in production set it in the environment."
         )
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")

@@ -15,9 +15,20 @@ ERAS = (
     (dt.date(1926, 12, 25), "昭和"),
 )
 
-EN_MONTHS = (
-    "January February March April May June July August September October November December"
-).split()
+EN_MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
 
 
 def _as_date(value) -> dt.date:
@@ -64,8 +75,30 @@ def format_fiscal_year_ja(year: int) -> str:
 
 
 ALLOWED_TAGS = {
-    "p", "br", "h2", "h3", "h4", "ul", "ol", "li", "strong", "em", "a", "blockquote", "table", "thead",
-    "tbody", "tr", "th", "td", "code", "pre", "hr", "dl", "dt", "dd",
+    "p",
+    "br",
+    "h2",
+    "h3",
+    "h4",
+    "ul",
+    "ol",
+    "li",
+    "strong",
+    "em",
+    "a",
+    "blockquote",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+    "code",
+    "pre",
+    "hr",
+    "dl",
+    "dt",
+    "dd",
 }
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "th": {"scope"}, "td": set()}
 

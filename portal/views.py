@@ -44,8 +44,11 @@ def home(request):
 
 @require_safe
 def news_list(request):
-    page = paginate(request, NewsItem.objects.published().only("slug", "title_ja", "title_en", "summary_ja",
-                                                              "summary_en", "published_at"), NEWS_PER_PAGE)
+    page = paginate(
+        request,
+        NewsItem.objects.published().only("slug", "title_ja", "title_en", "summary_ja", "summary_en", "published_at"),
+        NEWS_PER_PAGE,
+    )
     return render(
         request,
         "portal/news_list.html",
@@ -95,7 +98,11 @@ def site_map(request):
 
 @require_safe
 def robots_txt(request):
-    lines = ["User-agent: *", f"Disallow: /{settings.ADMIN_PATH}", f"Sitemap: {request.build_absolute_uri('/sitemap.xml')}"]
+    lines = [
+        "User-agent: *",
+        f"Disallow: /{settings.ADMIN_PATH}",
+        f"Sitemap: {request.build_absolute_uri('/sitemap.xml')}",
+    ]
     return HttpResponse("\n".join(lines) + "\n", content_type="text/plain; charset=utf-8")
 
 

@@ -5,100 +5,237 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('initiatives', '0001_initial'),
+        ("initiatives", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Page',
+            name="Page",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('state', models.CharField(choices=[('draft', '下書き'), ('published', '公開')], db_index=True, default='draft', max_length=16, verbose_name='公開状態')),
-                ('published_at', models.DateTimeField(blank=True, db_index=True, help_text='公開にすると、空欄の場合は保存した日時が入ります。未来の日時にすると、その時まで公開されません。', null=True, verbose_name='公開日時')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='作成日時')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='更新日時')),
-                ('slug', models.SlugField(help_text='URL の一部(半角英数字)', max_length=64, unique=True, verbose_name='スラッグ')),
-                ('title', models.CharField(max_length=200, verbose_name='タイトル')),
-                ('title_ja', models.CharField(max_length=200, null=True, verbose_name='タイトル')),
-                ('title_en', models.CharField(max_length=200, null=True, verbose_name='タイトル')),
-                ('lead', models.TextField(blank=True, verbose_name='リード文')),
-                ('lead_ja', models.TextField(blank=True, null=True, verbose_name='リード文')),
-                ('lead_en', models.TextField(blank=True, null=True, verbose_name='リード文')),
-                ('body', models.TextField(help_text='Markdown で記述します。HTML は安全なものだけが表示されます。', verbose_name='本文')),
-                ('body_ja', models.TextField(help_text='Markdown で記述します。HTML は安全なものだけが表示されます。', null=True, verbose_name='本文')),
-                ('body_en', models.TextField(help_text='Markdown で記述します。HTML は安全なものだけが表示されます。', null=True, verbose_name='本文')),
-                ('order', models.PositiveSmallIntegerField(default=100, verbose_name='表示順')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[("draft", "下書き"), ("published", "公開")],
+                        db_index=True,
+                        default="draft",
+                        max_length=16,
+                        verbose_name="公開状態",
+                    ),
+                ),
+                (
+                    "published_at",
+                    models.DateTimeField(
+                        blank=True,
+                        db_index=True,
+                        help_text="公開にすると、空欄の場合は保存した日時が入ります。未来の日時にすると、その時まで公開されません。",
+                        null=True,
+                        verbose_name="公開日時",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="作成日時")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="更新日時")),
+                (
+                    "slug",
+                    models.SlugField(
+                        help_text="URL の一部(半角英数字)", max_length=64, unique=True, verbose_name="スラッグ"
+                    ),
+                ),
+                ("title", models.CharField(max_length=200, verbose_name="タイトル")),
+                ("title_ja", models.CharField(max_length=200, null=True, verbose_name="タイトル")),
+                ("title_en", models.CharField(max_length=200, null=True, verbose_name="タイトル")),
+                ("lead", models.TextField(blank=True, verbose_name="リード文")),
+                ("lead_ja", models.TextField(blank=True, null=True, verbose_name="リード文")),
+                ("lead_en", models.TextField(blank=True, null=True, verbose_name="リード文")),
+                (
+                    "body",
+                    models.TextField(
+                        help_text="Markdown で記述します。HTML は安全なものだけが表示されます。", verbose_name="本文"
+                    ),
+                ),
+                (
+                    "body_ja",
+                    models.TextField(
+                        help_text="Markdown で記述します。HTML は安全なものだけが表示されます。",
+                        null=True,
+                        verbose_name="本文",
+                    ),
+                ),
+                (
+                    "body_en",
+                    models.TextField(
+                        help_text="Markdown で記述します。HTML は安全なものだけが表示されます。",
+                        null=True,
+                        verbose_name="本文",
+                    ),
+                ),
+                ("order", models.PositiveSmallIntegerField(default=100, verbose_name="表示順")),
             ],
             options={
-                'verbose_name': 'サイトページ',
-                'verbose_name_plural': 'サイトページ',
-                'ordering': ['order', 'slug'],
+                "verbose_name": "サイトページ",
+                "verbose_name_plural": "サイトページ",
+                "ordering": ["order", "slug"],
             },
         ),
         migrations.CreateModel(
-            name='Prefecture',
+            name="Prefecture",
             fields=[
-                ('code', models.CharField(max_length=2, primary_key=True, serialize=False, verbose_name='都道府県コード')),
-                ('lgcode', models.CharField(max_length=6, unique=True, verbose_name='全国地方公共団体コード')),
-                ('name', models.CharField(max_length=8, verbose_name='名称')),
-                ('name_kana', models.CharField(max_length=16, verbose_name='よみがな')),
-                ('short_name', models.CharField(max_length=4, verbose_name='略称')),
-                ('name_en', models.CharField(max_length=16, verbose_name='英語名')),
-                ('region', models.CharField(choices=[('hokkaido', '北海道'), ('tohoku', '東北'), ('kanto', '関東'), ('chubu', '中部'), ('kinki', '近畿'), ('chugoku', '中国'), ('shikoku', '四国'), ('kyushu_okinawa', '九州・沖縄')], db_index=True, max_length=16, verbose_name='地方')),
-                ('url', models.URLField(blank=True, verbose_name='ウェブサイト')),
+                (
+                    "code",
+                    models.CharField(max_length=2, primary_key=True, serialize=False, verbose_name="都道府県コード"),
+                ),
+                ("lgcode", models.CharField(max_length=6, unique=True, verbose_name="全国地方公共団体コード")),
+                ("name", models.CharField(max_length=8, verbose_name="名称")),
+                ("name_kana", models.CharField(max_length=16, verbose_name="よみがな")),
+                ("short_name", models.CharField(max_length=4, verbose_name="略称")),
+                ("name_en", models.CharField(max_length=16, verbose_name="英語名")),
+                (
+                    "region",
+                    models.CharField(
+                        choices=[
+                            ("hokkaido", "北海道"),
+                            ("tohoku", "東北"),
+                            ("kanto", "関東"),
+                            ("chubu", "中部"),
+                            ("kinki", "近畿"),
+                            ("chugoku", "中国"),
+                            ("shikoku", "四国"),
+                            ("kyushu_okinawa", "九州・沖縄"),
+                        ],
+                        db_index=True,
+                        max_length=16,
+                        verbose_name="地方",
+                    ),
+                ),
+                ("url", models.URLField(blank=True, verbose_name="ウェブサイト")),
             ],
             options={
-                'verbose_name': '都道府県',
-                'verbose_name_plural': '都道府県',
-                'ordering': ['code'],
+                "verbose_name": "都道府県",
+                "verbose_name_plural": "都道府県",
+                "ordering": ["code"],
             },
         ),
         migrations.CreateModel(
-            name='Municipality',
+            name="Municipality",
             fields=[
-                ('code', models.CharField(max_length=6, primary_key=True, serialize=False, verbose_name='全国地方公共団体コード')),
-                ('name', models.CharField(max_length=32, verbose_name='名称')),
-                ('name_kana', models.CharField(max_length=64, verbose_name='よみがな')),
-                ('kind', models.CharField(choices=[('city', '市'), ('special_ward', '特別区'), ('town', '町'), ('village', '村'), ('ward', '政令指定都市の区')], max_length=16, verbose_name='種別')),
-                ('url', models.URLField(blank=True, verbose_name='ウェブサイト')),
-                ('parent', models.ForeignKey(blank=True, help_text='政令指定都市の区の場合、その市', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='wards', to='portal.municipality', verbose_name='所属する市')),
-                ('prefecture', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='municipalities', to='portal.prefecture', verbose_name='都道府県')),
+                (
+                    "code",
+                    models.CharField(
+                        max_length=6, primary_key=True, serialize=False, verbose_name="全国地方公共団体コード"
+                    ),
+                ),
+                ("name", models.CharField(max_length=32, verbose_name="名称")),
+                ("name_kana", models.CharField(max_length=64, verbose_name="よみがな")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("city", "市"),
+                            ("special_ward", "特別区"),
+                            ("town", "町"),
+                            ("village", "村"),
+                            ("ward", "政令指定都市の区"),
+                        ],
+                        max_length=16,
+                        verbose_name="種別",
+                    ),
+                ),
+                ("url", models.URLField(blank=True, verbose_name="ウェブサイト")),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="政令指定都市の区の場合、その市",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="wards",
+                        to="portal.municipality",
+                        verbose_name="所属する市",
+                    ),
+                ),
+                (
+                    "prefecture",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="municipalities",
+                        to="portal.prefecture",
+                        verbose_name="都道府県",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '市区町村',
-                'verbose_name_plural': '市区町村',
-                'ordering': ['code'],
+                "verbose_name": "市区町村",
+                "verbose_name_plural": "市区町村",
+                "ordering": ["code"],
             },
         ),
         migrations.CreateModel(
-            name='NewsItem',
+            name="NewsItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('state', models.CharField(choices=[('draft', '下書き'), ('published', '公開')], db_index=True, default='draft', max_length=16, verbose_name='公開状態')),
-                ('published_at', models.DateTimeField(blank=True, db_index=True, help_text='公開にすると、空欄の場合は保存した日時が入ります。未来の日時にすると、その時まで公開されません。', null=True, verbose_name='公開日時')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='作成日時')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='更新日時')),
-                ('slug', models.SlugField(help_text='URL の一部(半角英数字)', max_length=80, unique=True, verbose_name='スラッグ')),
-                ('title', models.CharField(max_length=200, verbose_name='タイトル')),
-                ('title_ja', models.CharField(max_length=200, null=True, verbose_name='タイトル')),
-                ('title_en', models.CharField(max_length=200, null=True, verbose_name='タイトル')),
-                ('summary', models.TextField(blank=True, help_text='一覧に表示する短い説明', verbose_name='概要')),
-                ('summary_ja', models.TextField(blank=True, help_text='一覧に表示する短い説明', null=True, verbose_name='概要')),
-                ('summary_en', models.TextField(blank=True, help_text='一覧に表示する短い説明', null=True, verbose_name='概要')),
-                ('body', models.TextField(help_text='Markdown で記述します。', verbose_name='本文')),
-                ('body_ja', models.TextField(help_text='Markdown で記述します。', null=True, verbose_name='本文')),
-                ('body_en', models.TextField(help_text='Markdown で記述します。', null=True, verbose_name='本文')),
-                ('initiative', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='news', to='initiatives.initiative', verbose_name='関連する取組')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[("draft", "下書き"), ("published", "公開")],
+                        db_index=True,
+                        default="draft",
+                        max_length=16,
+                        verbose_name="公開状態",
+                    ),
+                ),
+                (
+                    "published_at",
+                    models.DateTimeField(
+                        blank=True,
+                        db_index=True,
+                        help_text="公開にすると、空欄の場合は保存した日時が入ります。未来の日時にすると、その時まで公開されません。",
+                        null=True,
+                        verbose_name="公開日時",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="作成日時")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="更新日時")),
+                (
+                    "slug",
+                    models.SlugField(
+                        help_text="URL の一部(半角英数字)", max_length=80, unique=True, verbose_name="スラッグ"
+                    ),
+                ),
+                ("title", models.CharField(max_length=200, verbose_name="タイトル")),
+                ("title_ja", models.CharField(max_length=200, null=True, verbose_name="タイトル")),
+                ("title_en", models.CharField(max_length=200, null=True, verbose_name="タイトル")),
+                ("summary", models.TextField(blank=True, help_text="一覧に表示する短い説明", verbose_name="概要")),
+                (
+                    "summary_ja",
+                    models.TextField(blank=True, help_text="一覧に表示する短い説明", null=True, verbose_name="概要"),
+                ),
+                (
+                    "summary_en",
+                    models.TextField(blank=True, help_text="一覧に表示する短い説明", null=True, verbose_name="概要"),
+                ),
+                ("body", models.TextField(help_text="Markdown で記述します。", verbose_name="本文")),
+                ("body_ja", models.TextField(help_text="Markdown で記述します。", null=True, verbose_name="本文")),
+                ("body_en", models.TextField(help_text="Markdown で記述します。", null=True, verbose_name="本文")),
+                (
+                    "initiative",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="news",
+                        to="initiatives.initiative",
+                        verbose_name="関連する取組",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '新着情報',
-                'verbose_name_plural': '新着情報',
-                'ordering': ['-published_at', '-id'],
-                'indexes': [models.Index(fields=['state', '-published_at'], name='news_public_idx')],
+                "verbose_name": "新着情報",
+                "verbose_name_plural": "新着情報",
+                "ordering": ["-published_at", "-id"],
+                "indexes": [models.Index(fields=["state", "-published_at"], name="news_public_idx")],
             },
         ),
     ]
