@@ -41,5 +41,7 @@ def initiative_detail(request, slug):
         "breadcrumbs": [(_("取組"), reverse("initiatives:list")), (initiative.display_name, None)],
         "is_preview": not initiative.is_public,
         "english_missing": shows_japanese_fallback(initiative, ("title", "summary", "body")),
+        # Where the body opens with the summary (a one-paragraph program), it is not said twice.
+        "show_summary": " ".join(initiative.summary.split()) not in " ".join(initiative.body.split()),
     }
     return preview_response(render(request, "initiatives/detail.html", context), initiative)
