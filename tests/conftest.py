@@ -3,7 +3,8 @@
 - ``sitemap_entries`` / ``site_pages``: every URL of /sitemap.xml (Japanese and English), fetched
   once with the Django test client.
 - ``error_pages``: 404 through the URL resolver, 400/403/500 through the handlers, in both languages.
-- ``vnu_jar`` / ``axe_js``: the npm tools; ``browser``: Debian's chromium driven by Playwright.
+- ``vnu_command`` / ``axe_js``: the npm tools; ``browser``: Debian's chromium driven by Playwright
+  in a thread of its own (see BrowserThread).
 - ``a11y_results``: what the crawl measured; written to $A11Y_REPORT at the end of the session
   (portal/accessibility.py shows it on the accessibility policy page).
 
@@ -15,6 +16,7 @@ import json
 import os
 import shutil
 import xml.etree.ElementTree as ET
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from html.parser import HTMLParser
@@ -123,6 +125,7 @@ class FetchedPage:
     headers: dict[str, str]
     html: str
     name: str = ""  # a readable name for messages and file names
+    expected_status: int = 200
 
     def __post_init__(self):
         self.name = self.name or self.path
@@ -205,6 +208,7 @@ def error_pages(django_db_setup, django_db_blocker) -> list[FetchedPage]:
                     headers=dict(response.headers),
                     html=response.content.decode(response.charset or "utf-8"),
                     name=f"404 {lang} {path}",
+                    expected_status=404,
                 )
             )
         factory = RequestFactory()
@@ -227,6 +231,7 @@ def error_pages(django_db_setup, django_db_blocker) -> list[FetchedPage]:
                         headers=dict(response.headers),
                         html=response.content.decode(response.charset or "utf-8"),
                         name=f"{status} {lang} (handler)",
+                        expected_status=status,
                     )
                 )
     return pages
@@ -254,34 +259,53 @@ def axe_js() -> Path:
     return AXE_JS
 
 
-@pytest.fixture(scope="module")
-def browser():
-    """Debian's chromium through Playwright's sync API (no browser download), one per test module.
+class BrowserThread:
+    """Playwright's sync API in a thread of its own; ``run(fn, ...)`` calls ``fn`` in that thread.
 
-    Playwright's sync API keeps an event loop in this thread, so Django's async-safety check must
-    be off while it runs (MACHINE-NOTES.md); it is restored when the browser closes.
+    MACHINE-NOTES.md gives two ways to use the sync API next to ``live_server``: set
+    DJANGO_ALLOW_ASYNC_UNSAFE, or give the browser its own thread. The first was tried here and
+    broke the suite: while Playwright's event loop runs in the test thread, asgiref hands Django
+    a second set of database connections (thread-critical locals switch to context variables
+    when a loop is running). The connection holding the serialized test data was no longer the
+    one the tests saw, so ``serialized_rollback`` silently restored nothing and every browser
+    test after the first found an empty database. In a thread of its own, Playwright never
+    touches Django: the test thread stays synchronous and Django's async-safety check stays on.
+    """
+
+    def __init__(self):
+        from playwright.sync_api import sync_playwright
+
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="playwright")
+        self._playwright = self.run(lambda: sync_playwright().start())
+        self.browser = self.run(
+            lambda: self._playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        )
+
+    def run(self, fn, *args, **kwargs):
+        return self._executor.submit(fn, *args, **kwargs).result()
+
+    def close(self) -> None:
+        try:
+            self.run(self.browser.close)
+            self.run(self._playwright.stop)
+        finally:
+            self._executor.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser() -> BrowserThread:
+    """Debian's chromium through Playwright (no browser download), one per test module.
+
+    Every Playwright call goes through ``browser.run``: the objects belong to the browser thread.
     """
     try:
-        from playwright.sync_api import sync_playwright
+        import playwright.sync_api  # noqa: F401
     except ImportError:
         require_tool(False, "the playwright package")
     require_tool(CHROMIUM.is_file(), str(CHROMIUM))
-
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    playwright = sync_playwright().start()
-    try:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-    finally:
-        playwright.stop()
-        if previous is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+    thread = BrowserThread()
+    yield thread
+    thread.close()
 
 
 @pytest.fixture(scope="module")
@@ -292,11 +316,16 @@ def crawl_page(browser):
     axe-core, so this context bypasses it; the keyboard test's context keeps it, and the page
     tests check the header and that no page has inline script or style.
     """
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="ja-JP", bypass_csp=True)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
+
+    def open_context():
+        context = browser.browser.new_context(viewport={"width": 1280, "height": 800}, locale="ja-JP", bypass_csp=True)
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        return context, page
+
+    context, page = browser.run(open_context)
     yield page
-    context.close()
+    browser.run(context.close)
 
 
 # --- The accessibility report -------------------------------------------------------------------
