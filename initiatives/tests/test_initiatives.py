@@ -66,8 +66,11 @@ def test_list_groups_by_status(client):
 def test_detail_shows_links_documents_meetings_and_related(client, media):
     initiative = Initiative.objects.get(slug="ikigaku-renkei")
     meeting = Meeting.objects.create(
-        initiative=initiative, title_ja="第1回 連絡会議", title_en="1st liaison meeting",
-        held_at=timezone.make_aware(timezone.datetime(2026, 4, 10, 14, 0)), place_ja="総務省 第1会議室",
+        initiative=initiative,
+        title_ja="第1回 連絡会議",
+        title_en="1st liaison meeting",
+        held_at=timezone.make_aware(timezone.datetime(2026, 4, 10, 14, 0)),
+        place_ja="総務省 第1会議室",
         agenda_ja="1. 開会\n2. 報告",
     )
     pdf = SimpleUploadedFile("gaiyou.pdf", b"%PDF-1.7\n" + b"0" * 2048)
@@ -102,7 +105,9 @@ def test_draft_is_invisible_to_the_public_and_previewed_by_editors(client, edito
 
 def test_scheduled_item_appears_at_its_time(client):
     later = timezone.now() + timezone.timedelta(hours=1)
-    Initiative.objects.create(slug="soon", title_ja="予定の取組", summary_ja="概要", state="published", published_at=later)
+    Initiative.objects.create(
+        slug="soon", title_ja="予定の取組", summary_ja="概要", state="published", published_at=later
+    )
     assert client.get("/initiatives/soon/").status_code == 404
     assert Initiative.objects.published(at=later).filter(slug="soon").exists()
 

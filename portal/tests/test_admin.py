@@ -53,9 +53,16 @@ def test_admin_is_in_japanese_and_editors_see_their_models(editor_client):
 
 @pytest.mark.parametrize(
     "path",
-    ["/admin/initiatives/initiative/", "/admin/initiatives/initiative/?q=緑", "/admin/initiatives/initiative/add/",
-     "/admin/portal/newsitem/", "/admin/portal/page/", "/admin/portal/municipality/?q=札幌",
-     "/admin/portal/prefecture/", "/admin/initiatives/meeting/"],
+    [
+        "/admin/initiatives/initiative/",
+        "/admin/initiatives/initiative/?q=緑",
+        "/admin/initiatives/initiative/add/",
+        "/admin/portal/newsitem/",
+        "/admin/portal/page/",
+        "/admin/portal/municipality/?q=札幌",
+        "/admin/portal/prefecture/",
+        "/admin/initiatives/meeting/",
+    ],
 )
 def test_admin_pages_open(admin_client, path):
     assert admin_client.get(path).status_code == 200
@@ -70,10 +77,17 @@ def test_admin_change_form_shows_both_languages(admin_client):
 
 def form_data(initiative, **extra):
     data = {
-        "slug": initiative.slug, "title_ja": initiative.title_ja, "title_en": initiative.title_en,
-        "short_name_ja": initiative.short_name_ja, "summary_ja": initiative.summary_ja, "body_ja": initiative.body_ja,
-        "status": initiative.status, "order": initiative.order, "state": initiative.state,
-        "published_at_0": "2026-11-29", "published_at_1": "09:00:00",
+        "slug": initiative.slug,
+        "title_ja": initiative.title_ja,
+        "title_en": initiative.title_en,
+        "short_name_ja": initiative.short_name_ja,
+        "summary_ja": initiative.summary_ja,
+        "body_ja": initiative.body_ja,
+        "status": initiative.status,
+        "order": initiative.order,
+        "state": initiative.state,
+        "published_at_0": "2026-11-29",
+        "published_at_1": "09:00:00",
         "image_alt_ja": "",
     }
     for prefix in ("links", "documents", "meetings"):

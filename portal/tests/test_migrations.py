@@ -20,7 +20,9 @@ def test_postgresql_database_has_a_utf8_character_type():
     if connection.vendor != "postgresql":
         pytest.skip("PostgreSQL only")
     with connection.cursor() as cursor:
-        cursor.execute("SELECT datctype, pg_encoding_to_char(encoding) FROM pg_database WHERE datname = current_database()")
+        cursor.execute(
+            "SELECT datctype, pg_encoding_to_char(encoding) FROM pg_database WHERE datname = current_database()"
+        )
         ctype, encoding = cursor.fetchone()
     assert encoding == "UTF8"
     assert ctype.lower().replace("-", "").endswith("utf8"), ctype

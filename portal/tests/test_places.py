@@ -44,8 +44,17 @@ def test_wards_are_linked_to_their_designated_city():
 
 @pytest.mark.parametrize(
     ("number", "region"),
-    [(1, Region.HOKKAIDO), (7, Region.TOHOKU), (8, Region.KANTO), (15, Region.CHUBU), (24, Region.KINKI),
-     (31, Region.CHUGOKU), (37, Region.SHIKOKU), (40, Region.KYUSHU_OKINAWA), (47, Region.KYUSHU_OKINAWA)],
+    [
+        (1, Region.HOKKAIDO),
+        (7, Region.TOHOKU),
+        (8, Region.KANTO),
+        (15, Region.CHUBU),
+        (24, Region.KINKI),
+        (31, Region.CHUGOKU),
+        (37, Region.SHIKOKU),
+        (40, Region.KYUSHU_OKINAWA),
+        (47, Region.KYUSHU_OKINAWA),
+    ],
 )
 def test_regions(number, region):
     assert region_for(number) == region
@@ -55,8 +64,16 @@ def test_regions(number, region):
 
 def test_region_counts():
     counts = {r: Prefecture.objects.filter(region=r).count() for r in Region.values}
-    assert counts == {"hokkaido": 1, "tohoku": 6, "kanto": 7, "chubu": 9, "kinki": 7, "chugoku": 5, "shikoku": 4,
-                      "kyushu_okinawa": 8}
+    assert counts == {
+        "hokkaido": 1,
+        "tohoku": 6,
+        "kanto": 7,
+        "chubu": 9,
+        "kinki": 7,
+        "chugoku": 5,
+        "shikoku": 4,
+        "kyushu_okinawa": 8,
+    }
 
 
 def test_loading_again_creates_no_duplicates():

@@ -61,7 +61,13 @@ def test_production_defaults_are_secure():
     result = run_manage("shell", "--no-imports", "-c", code, env=PROD)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [
-        "False", "True", "True", "True", "True", "('HTTP_X_FORWARDED_PROTO',", "'https')",
+        "False",
+        "True",
+        "True",
+        "True",
+        "True",
+        "('HTTP_X_FORWARDED_PROTO',",
+        "'https')",
         "whitenoise.storage.CompressedManifestStaticFilesStorage",
     ]
 

@@ -11,8 +11,16 @@ from portal.models import NewsItem, Page
 pytestmark = pytest.mark.django_db
 
 PUBLIC_PATHS = [
-    "/", "/initiatives/", "/initiatives/ikigaku-renkei/", "/news/", "/news/portal-opened/", "/about/",
-    "/accessibility/", "/sitemap/", "/sitemap.xml", "/robots.txt",
+    "/",
+    "/initiatives/",
+    "/initiatives/ikigaku-renkei/",
+    "/news/",
+    "/news/portal-opened/",
+    "/about/",
+    "/accessibility/",
+    "/sitemap/",
+    "/sitemap.xml",
+    "/robots.txt",
 ]
 SLUG_PATTERNS = ["/initiatives/{}/", "/news/{}/", "/{}/"]
 
@@ -51,7 +59,10 @@ def test_language_switcher_leads_to_the_same_page(client):
 def test_news_draft_and_future_items_are_hidden(client):
     NewsItem.objects.create(slug="draft-news", title_ja="下書きのお知らせ", body_ja="本文")
     NewsItem.objects.create(
-        slug="future-news", title_ja="予定のお知らせ", body_ja="本文", state="published",
+        slug="future-news",
+        title_ja="予定のお知らせ",
+        body_ja="本文",
+        state="published",
         published_at=timezone.now() + timezone.timedelta(days=1),
     )
     html = client.get("/news/").content.decode()

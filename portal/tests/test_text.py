@@ -41,7 +41,9 @@ def test_fiscal_year_label():
 
 
 def test_markdown_is_rendered_and_sanitised():
-    html = render_markdown('## 見出し\n\n本文 <script>alert(1)</script> [リンク](javascript:alert(1)) [総務省](https://www.soumu.go.jp/)\n\n<img src=x onerror=alert(1)>')
+    html = render_markdown(
+        "## 見出し\n\n本文 <script>alert(1)</script> [リンク](javascript:alert(1)) [総務省](https://www.soumu.go.jp/)\n\n<img src=x onerror=alert(1)>"
+    )
     assert "<h2>見出し</h2>" in html
     assert "<script" not in html
     assert "javascript:" not in html
