@@ -1,4 +1,6 @@
+from django import forms
 from django.contrib import admin
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 from modeltranslation.admin import TranslationAdmin
 
@@ -16,6 +18,8 @@ class PublishableAdmin(TranslationAdmin):
     date_hierarchy = "published_at"
     readonly_fields = ("created_at", "updated_at")
     save_on_top = True
+    # Titles and names are long in Japanese and in English: give them the full width.
+    formfield_overrides = {models.CharField: {"widget": forms.TextInput(attrs={"class": "vLargeTextField"})}}
 
     @admin.display(description=_("英語"), boolean=True)
     def has_english(self, obj):

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_safe
 
 from initiatives.models import Initiative
 from portal.accessibility import render_results
+from portal.i18n import shows_japanese_fallback
 from portal.models import NewsItem, Page
 
 NEWS_PER_PAGE = 20
@@ -63,6 +64,7 @@ def news_detail(request, slug):
         "item": item,
         "breadcrumbs": [(_("新着情報"), reverse("portal:news_list")), (item.title, None)],
         "is_preview": not item.is_public,
+        "english_missing": shows_japanese_fallback(item, ("title", "body")),
     }
     return preview_response(render(request, "portal/news_detail.html", context), item)
 
@@ -82,6 +84,7 @@ def page(request, slug):
         "accessibility_results": results,
         "breadcrumbs": [(obj.title, None)],
         "is_preview": not obj.is_public,
+        "english_missing": shows_japanese_fallback(obj, ("title", "body")),
     }
     return preview_response(render(request, "portal/page.html", context), obj)
 

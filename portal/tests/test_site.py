@@ -159,3 +159,11 @@ def test_health_endpoints(client):
     assert response.status_code == 200 and response.json() == {"database": True, "cache": True}
     # Answered before host validation, so that a container probe on 127.0.0.1 works.
     assert client.get("/healthz", HTTP_HOST="not-allowed.invalid").status_code == 200
+
+
+def test_english_news_and_pages_fall_back_with_a_notice(client):
+    NewsItem.objects.create(slug="ja-only-news", title_ja="日本語だけのお知らせ", body_ja="本文", state="published")
+    html = client.get("/en/news/ja-only-news/").content.decode()
+    assert "This page is not yet available in English" in html
+    assert '<h1 lang="ja">日本語だけのお知らせ</h1>' in html
+    assert "not yet available in English" not in client.get("/en/about/").content.decode()
