@@ -5,3 +5,8 @@ from django.utils.translation import gettext_lazy as _
 class InitiativesConfig(AppConfig):
     name = "initiatives"
     verbose_name = _("取組")
+
+    def ready(self):
+        from initiatives import search
+
+        search.register()

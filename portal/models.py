@@ -153,3 +153,44 @@ class NewsItem(Publishable):
 
     def get_absolute_url(self):
         return reverse("portal:news_detail", kwargs={"slug": self.slug})
+
+
+class SearchEntry(models.Model):
+    """One object in one language, as the search engine reads it (portal.search).
+
+    The token index lives beside it: an FTS5 table per language on SQLite (rowid = rank_key), a
+    GIN index over ``tokens`` and ``title_tokens`` on PostgreSQL. Rows are written only by
+    portal.search.engine, on save, publish, unpublish and delete.
+    """
+
+    kind = models.CharField(max_length=32)
+    object_id = models.BigIntegerField()
+    language = models.CharField(max_length=8)
+    rank_key = models.BigIntegerField(help_text="kind, then date to the minute, then object id: see engine.rank_key")
+    url = models.CharField(max_length=400)
+    title = models.CharField(max_length=500)
+    body = models.TextField()
+    title_norm = models.TextField()
+    body_norm = models.TextField()
+    tokens = models.TextField(blank=True, help_text="PostgreSQL only: distinct tokens of title and body")
+    title_tokens = models.TextField(blank=True, help_text="PostgreSQL only: distinct tokens of the title")
+    date = models.DateTimeField()
+    published_at = models.DateTimeField()
+    unpublish_at = models.DateTimeField(null=True, blank=True)
+    is_sample = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name = _("検索索引")
+        verbose_name_plural = _("検索索引")
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "object_id", "language"], name="search_entry_object"),
+            models.UniqueConstraint(fields=["language", "rank_key"], name="search_entry_rank"),
+        ]
+        indexes = [
+            models.Index(fields=["language", "kind", "-date"], name="search_entry_recent"),
+            models.Index(fields=["published_at"], name="search_entry_published"),
+            models.Index(fields=["unpublish_at"], name="search_entry_unpublish"),
+        ]
+
+    def __str__(self):
+        return f"{self.kind}:{self.object_id}:{self.language}"

@@ -39,6 +39,11 @@ class Publishable(models.Model):
         db_index=True,
         help_text=_("公開にすると、空欄の場合は保存した日時が入ります。未来の日時にすると、その時まで公開されません。"),
     )
+    is_sample = models.BooleanField(
+        _("サンプルデータ"),
+        default=False,
+        help_text=_("動作確認用に作った架空のデータです。表示される所すべてに「サンプルデータ」と示されます。"),
+    )
     created_at = models.DateTimeField(_("作成日時"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新日時"), auto_now=True)
 

@@ -6,7 +6,7 @@ from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from django.views.static import serve
 
-from portal import views
+from portal import search_views, views
 from portal.sitemaps import SITEMAPS
 
 portal_patterns = (
@@ -15,6 +15,7 @@ portal_patterns = (
         path("news/", views.news_list, name="news_list"),
         path("news/<slug:slug>/", views.news_detail, name="news_detail"),
         path("sitemap/", views.site_map, name="site_map"),
+        path("search/", search_views.search_page, name="search"),
         path("<slug:slug>/", views.page, name="page"),
     ],
     "portal",

@@ -1,9 +1,12 @@
+from urllib.parse import urlencode
+
 from django.conf import settings
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.template import loader
 from django.urls import reverse
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
@@ -12,6 +15,9 @@ from initiatives.models import Initiative
 from portal.accessibility import render_results
 from portal.i18n import shows_japanese_fallback
 from portal.models import NewsItem, Page
+from portal.search.engine import search
+from portal.search.query import parse
+from portal.search_views import page_number
 
 NEWS_PER_PAGE = 20
 
@@ -39,22 +45,37 @@ def home(request):
     initiatives = Initiative.objects.published().only(
         "slug", "title_ja", "title_en", "summary_ja", "summary_en", "status", "short_name_ja", "short_name_en"
     )
-    news = NewsItem.objects.published().only("slug", "title_ja", "title_en", "published_at")[:5]
+    news = NewsItem.objects.published().only("slug", "title_ja", "title_en", "published_at", "is_sample")[:5]
     return render(request, "portal/home.html", {"initiatives": initiatives, "news": news})
 
 
 @require_safe
 def news_list(request):
-    page = paginate(
-        request,
-        NewsItem.objects.published().only("slug", "title_ja", "title_en", "summary_ja", "summary_en", "published_at"),
-        NEWS_PER_PAGE,
-    )
-    return render(
-        request,
-        "portal/news_list.html",
-        {"page_obj": page, "breadcrumbs": [(_("新着情報"), None)]},
-    )
+    query = parse(request.GET.get("q", ""))
+    context = {"query": query, "q": query.raw, "breadcrumbs": [(_("新着情報"), None)]}
+    if query.is_empty:
+        context["page_obj"] = paginate(
+            request,
+            NewsItem.objects.published().only(
+                "slug", "title_ja", "title_en", "summary_ja", "summary_en", "published_at", "is_sample"
+            ),
+            NEWS_PER_PAGE,
+        )
+    else:
+        number = page_number(request.GET.get("page"))
+        result = search(
+            query, language=get_language(), kinds=["news"], limit=NEWS_PER_PAGE, offset=(number - 1) * NEWS_PER_PAGE
+        )
+        group = result.groups[0]
+        if number > 1 and not group.hits:
+            raise Http404(_("そのページ番号のページはありません。"))
+        context.update(
+            group=group,
+            page_number=number,
+            has_next=group.count > number * NEWS_PER_PAGE,
+            query_string=urlencode({"q": query.raw}),
+        )
+    return render(request, "portal/news_list.html", context)
 
 
 @require_safe

@@ -1,0 +1,538 @@
+"""The portal's one search engine: indexing and querying, on SQLite and PostgreSQL.
+
+Documents and queries are normalised the same way (portal.search.normalize). The index holds
+character bigrams, so two-character words (観光, 移住) are found from an index on both databases,
+whatever the database's locale:
+
+- SQLite: one contentless FTS5 table per language whose rowid is the entry's ``rank_key``; a
+  term is an FTS5 phrase of consecutive bigrams, which is an exact substring match.
+- PostgreSQL: GIN indexes over the distinct tokens of title+body and of the title; candidates are
+  re-checked against the normalised text with strpos, exactly while there are few of them, and
+  counted as 「約N件」 above ``RECHECK_LIMIT``.
+
+Ranking: entries whose title holds every term come first, then the rest, each newest first.
+docs/decisions/0006-search.md records why and what was measured.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.db import connection, transaction
+from django.db.models.signals import post_delete, post_save
+from django.utils import timezone, translation
+from django.utils.safestring import SafeString, mark_safe
+
+from portal.search import registry
+from portal.search.normalize import distinct_tokens, document_tokens, normalize, normalize_with_map, run_tokens
+from portal.search.query import Query, Term
+
+LANGUAGES = ("ja", "en")
+KIND_SPAN = 10**16  # rank_key = kind code · KIND_SPAN + minutes since 1970 · MINUTE_SPAN + object id
+MINUTE_SPAN = 10**8
+RECHECK_LIMIT = 5000  # PostgreSQL: above this many candidates a count is approximate
+SNIPPET_BEFORE, SNIPPET_AFTER = 40, 90
+
+
+def rank_key(kind_code: int, date, object_id: int) -> int:
+    minutes = max(0, int(date.timestamp() // 60))
+    return kind_code * KIND_SPAN + minutes * MINUTE_SPAN + object_id % MINUTE_SPAN
+
+
+def kind_bounds(kind: registry.Kind) -> tuple[int, int]:
+    return kind.code * KIND_SPAN, (kind.code + 1) * KIND_SPAN - 1
+
+
+def fts_table(language: str) -> str:
+    if language not in LANGUAGES:
+        raise ValueError(language)
+    return f"portal_search_fts_{language}"
+
+
+def is_postgresql() -> bool:
+    return connection.vendor == "postgresql"
+
+
+# Indexing ----------------------------------------------------------------------------------
+
+
+def _entry(kind: registry.Kind, obj, language: str, doc: registry.Document):
+    from portal.models import SearchEntry
+
+    title_norm, body_norm = normalize(doc.title), normalize(doc.body)
+    pg = is_postgresql()
+    return SearchEntry(
+        kind=kind.key,
+        object_id=obj.pk,
+        language=language,
+        rank_key=rank_key(kind.code, doc.date, obj.pk),
+        url=doc.url,
+        title=doc.title,
+        body=doc.body,
+        title_norm=title_norm,
+        body_norm=body_norm,
+        tokens=" ".join(sorted(distinct_tokens(title_norm + "\n" + body_norm))) if pg else "",
+        title_tokens=" ".join(sorted(distinct_tokens(title_norm))) if pg else "",
+        date=doc.date,
+        published_at=doc.published_at,
+        unpublish_at=doc.unpublish_at,
+        is_sample=doc.is_sample,
+    )
+
+
+def _fts_rows(entries) -> dict[str, list[tuple[int, str, str]]]:
+    rows = defaultdict(list)
+    for e in entries:
+        rows[e.language].append(
+            (e.rank_key, " ".join(document_tokens(e.title_norm)), " ".join(document_tokens(e.body_norm)))
+        )
+    return rows
+
+
+def _write(entries) -> None:
+    from portal.models import SearchEntry
+
+    SearchEntry.objects.bulk_create(entries, batch_size=500)
+    if not is_postgresql():
+        with connection.cursor() as cursor:
+            for language, rows in _fts_rows(entries).items():
+                cursor.executemany(f"INSERT INTO {fts_table(language)}(rowid, title, body) VALUES (%s, %s, %s)", rows)
+
+
+def _remove(entries_qs) -> None:
+    entries = list(entries_qs)
+    if not entries:
+        return
+    if not is_postgresql():
+        with connection.cursor() as cursor:
+            for language, rows in _fts_rows(entries).items():
+                table = fts_table(language)
+                cursor.executemany(
+                    f"INSERT INTO {table}({table}, rowid, title, body) VALUES ('delete', %s, %s, %s)", rows
+                )
+    type(entries[0]).objects.filter(pk__in=[e.pk for e in entries]).delete()
+
+
+def documents_for(kind: registry.Kind, obj) -> list[tuple[str, registry.Document]]:
+    out = []
+    for language in LANGUAGES:
+        with translation.override(language):
+            doc = kind.documents(obj, language)
+        if doc is not None:
+            out.append((language, doc))
+    return out
+
+
+def index_objects(kind: registry.Kind, objs) -> int:
+    """(Re)index objects of one kind; an object whose documents() gives None leaves the index."""
+    from portal.models import SearchEntry
+
+    objs = list(objs)
+    if not objs:
+        return 0
+    with transaction.atomic():
+        _remove(SearchEntry.objects.filter(kind=kind.key, object_id__in=[o.pk for o in objs]))
+        entries = [_entry(kind, obj, language, doc) for obj in objs for language, doc in documents_for(kind, obj)]
+        _write(entries)
+    return len(entries)
+
+
+def remove_object(kind: registry.Kind, pk) -> None:
+    from portal.models import SearchEntry
+
+    with transaction.atomic():
+        _remove(SearchEntry.objects.filter(kind=kind.key, object_id=pk))
+
+
+def clear(kind: registry.Kind | None = None) -> None:
+    from portal.models import SearchEntry
+
+    with transaction.atomic():
+        entries = SearchEntry.objects.all() if kind is None else SearchEntry.objects.filter(kind=kind.key)
+        if kind is None and not is_postgresql():
+            with connection.cursor() as cursor:
+                for language in LANGUAGES:
+                    table = fts_table(language)
+                    cursor.execute(f"INSERT INTO {table}({table}) VALUES ('delete-all')")
+            entries.delete()
+        else:
+            _remove(entries)
+
+
+def _on_save(sender, instance, raw=False, **kwargs):
+    if raw:  # loaddata
+        return
+    kind = registry.kind_for_model(sender)
+    if kind:
+        index_objects(kind, [instance])
+
+
+def _on_delete(sender, instance, **kwargs):
+    kind = registry.kind_for_model(sender)
+    if kind:
+        remove_object(kind, instance.pk)
+
+
+def connect(kind: registry.Kind) -> None:
+    """Keep the index in step with saves, publishes, unpublishes and deletes of ``kind.model``."""
+    registry.register(kind)
+    uid = f"portal.search:{kind.key}"
+    post_save.connect(_on_save, sender=kind.model, dispatch_uid=uid)
+    post_delete.connect(_on_delete, sender=kind.model, dispatch_uid=uid)
+
+
+# Querying ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Hit:
+    kind: str
+    object_id: int
+    url: str
+    title: str
+    title_html: SafeString
+    snippet_html: SafeString
+    date: object
+    is_sample: bool
+
+
+@dataclass
+class KindResult:
+    kind: registry.Kind
+    count: int
+    approximate: bool
+    hits: list[Hit] = field(default_factory=list)
+
+
+@dataclass
+class SearchResult:
+    query: Query
+    groups: list[KindResult]
+
+    @property
+    def total(self) -> int:
+        return sum(g.count for g in self.groups)
+
+    @property
+    def approximate(self) -> bool:
+        return any(g.approximate for g in self.groups)
+
+
+def search(
+    query: Query, *, language: str, kinds: list[str] | None = None, limit: int = 5, offset: int = 0, now=None
+) -> SearchResult:
+    """Counts per kind, and for each kind its ``limit`` best hits from ``offset`` on."""
+    from portal.models import SearchEntry
+
+    selected = [k for k in registry.kinds() if kinds is None or k.key in kinds]
+    if query.is_empty or not selected:
+        return SearchResult(query, [KindResult(k, 0, False) for k in selected])
+    now = now or timezone.now()
+    backend = _PostgresBackend(query, language, now) if is_postgresql() else _SqliteBackend(query, language, now)
+    counts = backend.counts(selected)
+    ranked = backend.top([k for k in selected if counts[k.key][0] > offset], counts, limit, offset)
+    keys = [key for keys in ranked.values() for key in keys]
+    entries = {e.rank_key: e for e in SearchEntry.objects.filter(language=language, rank_key__in=keys)} if keys else {}
+    words = query.words
+    groups = []
+    for kind in selected:
+        count, approximate = counts[kind.key]
+        hits = [_hit(entries[key], words) for key in ranked.get(kind.key, []) if key in entries]
+        groups.append(KindResult(kind, count, approximate, hits))
+    return SearchResult(query, groups)
+
+
+def matching_object_ids(query: Query, *, kind: str, language: str, now=None) -> list[int]:
+    """Every object of ``kind`` the query matches, best first (for a list page's keyword box)."""
+    result = search(query, language=language, kinds=[kind], limit=10_000, now=now)
+    return [hit.object_id for group in result.groups for hit in group.hits]
+
+
+class _SqliteBackend:
+    def __init__(self, query: Query, language: str, now):
+        self.query, self.language, self.now = query, language, now
+        self.table = fts_table(language)
+        include = " AND ".join(self._phrase(t) for t in query.include)
+        exclude = " OR ".join(self._phrase(t) for t in query.exclude)
+        not_excluded = f" NOT ({exclude})" if exclude else ""
+        self.match_all = f"({include}){not_excluded}"
+        self.match_title = f"({{title}} : ({include})){not_excluded}"
+        self.match_body = f"({include}) NOT ({{title}} : ({include})){not_excluded}"
+        self.hidden = self._hidden()
+
+    @staticmethod
+    def _phrase(term: Term) -> str:
+        """One FTS5 phrase: the bigram tokens of the term's runs in order; a final lone character is a
+        prefix (it may be the first character of a bigram in the document)."""
+        tokens: list[str] = []
+        for i, run in enumerate(term.runs):
+            run_tok = run_tokens(run)
+            last = i == len(term.runs) - 1
+            tokens.extend(run_tok[:-1] if (last and len(run) > 1) else run_tok)
+        prefix = "*" if len(term.runs[-1]) == 1 else ""
+        return '"' + " ".join(tokens) + '"' + prefix
+
+    def _hidden(self) -> list[int]:
+        """rank_keys of entries not public at ``now`` (scheduled or expired): few, so listed."""
+        from django.db.models import Q
+
+        from portal.models import SearchEntry
+
+        return list(
+            SearchEntry.objects.filter(language=self.language)
+            .filter(Q(published_at__gt=self.now) | Q(unpublish_at__lte=self.now))
+            .values_list("rank_key", flat=True)
+        )
+
+    def _where(self, bounds=None) -> tuple[str, list]:
+        sql, params = "", []
+        if bounds:
+            sql += " AND rowid BETWEEN %s AND %s"
+            params += list(bounds)
+        if self.hidden:
+            sql += f" AND rowid NOT IN ({', '.join(['%s'] * len(self.hidden))})"
+            params += self.hidden
+        return sql, params
+
+    def _count_by_kind(self, match: str, kinds) -> dict[int, int]:
+        bounds = kind_bounds(kinds[0]) if len(kinds) == 1 else None
+        where, params = self._where(bounds)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT rowid / {KIND_SPAN}, count(*) FROM {self.table} WHERE {self.table} MATCH %s{where} GROUP BY 1",
+                [match, *params],
+            )
+            return dict(cursor.fetchall())
+
+    def counts(self, kinds) -> dict[str, tuple[int, bool]]:
+        by_code = self._count_by_kind(self.match_all, kinds)
+        self.title_counts = self._count_by_kind(self.match_title, kinds) if by_code else {}
+        return {k.key: (by_code.get(k.code, 0), False) for k in kinds}
+
+    def _ranked(self, match: str, plan: list[tuple[registry.Kind, int, int]]) -> dict[str, list[int]]:
+        parts, params = [], []
+        for kind, limit, offset in plan:
+            where, where_params = self._where(kind_bounds(kind))
+            parts.append(
+                f"SELECT * FROM (SELECT {kind.code} AS k, rowid AS r FROM {self.table} "
+                f"WHERE {self.table} MATCH %s{where} ORDER BY rowid DESC LIMIT %s OFFSET %s)"
+            )
+            params += [match, *where_params, limit, offset]
+        out = defaultdict(list)
+        if parts:
+            codes = {k.code: k.key for k, _, _ in plan}
+            with connection.cursor() as cursor:
+                cursor.execute(" UNION ALL ".join(parts), params)
+                for code, key in cursor.fetchall():
+                    out[codes[code]].append(key)
+        return out
+
+    def top(self, kinds, counts, limit, offset) -> dict[str, list[int]]:
+        title_plan, body_plan = [], []
+        for kind in kinds:
+            titles = self.title_counts.get(kind.code, 0)
+            if offset < titles:
+                title_plan.append((kind, limit, offset))
+            remaining = limit - max(0, min(titles - offset, limit))
+            if remaining > 0:
+                body_plan.append((kind, remaining, max(0, offset - titles)))
+        first = self._ranked(self.match_title, title_plan)
+        second = self._ranked(self.match_body, body_plan)
+        return {k.key: first.get(k.key, []) + second.get(k.key, []) for k in kinds}
+
+
+class _PostgresBackend:
+    def __init__(self, query: Query, language: str, now):
+        self.query, self.language, self.now = query, language, now
+        self.tokens = sorted({tok for t in query.include for tok in self._term_tokens(t)})
+        self.base = (
+            "language = %s AND published_at <= %s AND (unpublish_at IS NULL OR unpublish_at > %s)",
+            [language, now, now],
+        )
+
+    @staticmethod
+    def _term_tokens(term: Term) -> list[str]:
+        out = []
+        for run in term.runs:
+            out.extend([run] if len(run) == 1 else [run[i : i + 2] for i in range(len(run) - 1)])
+        return out
+
+    @staticmethod
+    def _text_match(term: Term, column: str) -> tuple[str, list]:
+        if len(term.runs) == 1:
+            return f"strpos({column}, %s) > 0", [term.runs[0]]
+        pattern = "[^[:alnum:]]*".join(re.escape(r) for r in term.runs)
+        return f"{column} ~ %s", [pattern]
+
+    def _recheck(self) -> tuple[str, list]:
+        sql, params = [], []
+        for term in self.query.include:
+            a, pa = self._text_match(term, "title_norm")
+            b, pb = self._text_match(term, "body_norm")
+            sql.append(f"({a} OR {b})")
+            params += pa + pb
+        for term in self.query.exclude:
+            a, pa = self._text_match(term, "title_norm")
+            b, pb = self._text_match(term, "body_norm")
+            sql.append(f"NOT ({a} OR {b})")
+            params += pa + pb
+        return " AND ".join(sql), params
+
+    def _title_hit(self) -> tuple[str, list]:
+        sql, params = [], []
+        for term in self.query.include:
+            a, pa = self._text_match(term, "title_norm")
+            sql.append(a)
+            params += pa
+        return " AND ".join(sql), params
+
+    def counts(self, kinds) -> dict[str, tuple[int, bool]]:
+        base, base_params = self.base
+        key_list = [k.key for k in kinds]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT kind, count(*) FROM portal_searchentry WHERE {base} AND kind = ANY(%s) "
+                "AND string_to_array(tokens, ' ') @> %s::text[] GROUP BY kind",
+                [*base_params, key_list, self.tokens],
+            )
+            candidates = dict(cursor.fetchall())
+            exact_kinds = [k for k, n in candidates.items() if 0 < n <= RECHECK_LIMIT]
+            exact = {}
+            if exact_kinds:
+                recheck, recheck_params = self._recheck()
+                cursor.execute(
+                    f"SELECT kind, count(*) FROM portal_searchentry WHERE {base} AND kind = ANY(%s) "
+                    f"AND string_to_array(tokens, ' ') @> %s::text[] AND {recheck} GROUP BY kind",
+                    [*base_params, exact_kinds, self.tokens, *recheck_params],
+                )
+                exact = dict(cursor.fetchall())
+        self.candidates = candidates
+        out = {}
+        for k in kinds:
+            n = candidates.get(k.key, 0)
+            out[k.key] = (exact.get(k.key, 0), False) if n <= RECHECK_LIMIT else (n, True)
+        return out
+
+    def top(self, kinds, counts, limit, offset) -> dict[str, list[int]]:
+        base, base_params = self.base
+        recheck, recheck_params = self._recheck()
+        title_hit, title_params = self._title_hit()
+        out = {}
+        with connection.cursor() as cursor:
+            for kind in kinds:
+                if self.candidates.get(kind.key, 0) <= RECHECK_LIMIT:
+                    # Few candidates: take them all from the GIN index, re-check and sort.
+                    cursor.execute(
+                        f"WITH c AS MATERIALIZED (SELECT rank_key, date, {title_hit} AS th FROM portal_searchentry "
+                        f"WHERE {base} AND kind = %s AND string_to_array(tokens, ' ') @> %s::text[] AND {recheck}) "
+                        "SELECT rank_key FROM c ORDER BY th DESC, date DESC, rank_key DESC LIMIT %s OFFSET %s",
+                        [*title_params, *base_params, kind.key, self.tokens, *recheck_params, limit, offset],
+                    )
+                    out[kind.key] = [row[0] for row in cursor.fetchall()]
+                    continue
+                # Many candidates: titles first (few, from the title index), then the newest
+                # matching rows, walking the date index (the token test is written so that the
+                # planner cannot use the GIN index and misjudge).
+                cursor.execute(
+                    f"SELECT count(*) FROM portal_searchentry WHERE {base} AND kind = %s "
+                    "AND string_to_array(title_tokens, ' ') @> %s::text[]",
+                    [*base_params, kind.key, self.tokens],
+                )
+                titles_approx = cursor.fetchone()[0]
+                title_filter = "string_to_array(title_tokens, ' ') @> %s::text[]"
+                if titles_approx > RECHECK_LIMIT:
+                    title_filter = "string_to_array(title_tokens || '', ' ') @> %s::text[]"  # walk by date
+                cursor.execute(
+                    f"SELECT rank_key FROM portal_searchentry WHERE {base} AND kind = %s AND {title_filter} "
+                    f"AND {title_hit} AND {recheck} ORDER BY date DESC, rank_key DESC LIMIT %s",
+                    [*base_params, kind.key, self.tokens, *title_params, *recheck_params, offset + limit],
+                )
+                title_keys = [row[0] for row in cursor.fetchall()]
+                keys = title_keys[offset : offset + limit]
+                if len(keys) < limit:
+                    cursor.execute(
+                        f"SELECT rank_key FROM portal_searchentry WHERE {base} AND kind = %s "
+                        f"AND string_to_array(tokens || '', ' ') @> %s::text[] AND {recheck} AND NOT ({title_hit}) "
+                        "ORDER BY date DESC, rank_key DESC LIMIT %s OFFSET %s",
+                        [
+                            *base_params,
+                            kind.key,
+                            self.tokens,
+                            *recheck_params,
+                            *title_params,
+                            limit - len(keys),
+                            max(0, offset - len(title_keys)),
+                        ],
+                    )
+                    keys += [row[0] for row in cursor.fetchall()]
+                out[kind.key] = keys
+        return out
+
+
+# Presenting ------------------------------------------------------------------------------
+
+
+def _spans(text: str, words: list[str]) -> tuple[str, list[tuple[int, int]]]:
+    """Positions, in ``text``, of the characters whose normalised form matches one of ``words``."""
+    normalized, index = normalize_with_map(text)
+    spans = []
+    for word in words:
+        start = normalized.find(word)
+        while start != -1:
+            end = start + len(word)
+            spans.append((index[start], index[end - 1] + 1))
+            start = normalized.find(word, end)
+    spans.sort()
+    merged: list[tuple[int, int]] = []
+    for a, b in spans:
+        if merged and a <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(b, merged[-1][1]))
+        else:
+            merged.append((a, b))
+    return normalized, merged
+
+
+def highlight(text: str, words: list[str]) -> SafeString:
+    """``text`` HTML-escaped, with the matched words in <mark>."""
+    _, spans = _spans(text, words)
+    out, pos = [], 0
+    for a, b in spans:
+        out.append(html.escape(text[pos:a]))
+        out.append(f"<mark>{html.escape(text[a:b])}</mark>")
+        pos = b
+    out.append(html.escape(text[pos:]))
+    return mark_safe("".join(out))  # noqa: S308 - every piece escaped above
+
+
+def snippet(body: str, body_norm: str, words: list[str]) -> SafeString:
+    """A short extract of ``body`` around the first match, escaped, with matches in <mark>."""
+    first = min((p for p in (body_norm.find(w) for w in words) if p != -1), default=-1)
+    if first == -1:
+        text = body[: SNIPPET_BEFORE + SNIPPET_AFTER]
+        return mark_safe(html.escape(text) + ("…" if len(body) > len(text) else ""))  # noqa: S308
+    # NFKC rarely changes the length of Japanese text, so the position in the normalised text is
+    # close to the one in the original; look in a generous window and mark what is there.
+    start = max(0, first - SNIPPET_BEFORE)
+    end = min(len(body), first + SNIPPET_AFTER)
+    while start > 0 and not body[start - 1].isspace() and first - start < SNIPPET_BEFORE + 20:
+        start -= 1
+    text = body[start:end].replace("\n", " ")
+    return mark_safe(  # noqa: S308 - highlight() escapes
+        ("…" if start > 0 else "") + highlight(text, words) + ("…" if end < len(body) else "")
+    )
+
+
+def _hit(entry, words: list[str]) -> Hit:
+    return Hit(
+        kind=entry.kind,
+        object_id=entry.object_id,
+        url=entry.url,
+        title=entry.title,
+        title_html=highlight(entry.title, words),
+        snippet_html=snippet(entry.body, entry.body_norm, words),
+        date=entry.date,
+        is_sample=entry.is_sample,
+    )

@@ -1,0 +1,57 @@
+"""Building the whole index: for `manage.py rebuild_search_index` and a fresh database."""
+
+import sys
+
+from portal.search import engine, registry
+
+BATCH = 500
+
+
+def rebuild(*, kinds=None, progress=None) -> int:
+    """Clear and rebuild the index of ``kinds`` (all by default); returns the entries written."""
+    selected = [k for k in registry.kinds() if kinds is None or k.key in kinds]
+    total = sum(k.queryset().count() for k in selected)
+    done = written = 0
+    if kinds is None:
+        engine.clear()
+    for kind in selected:
+        if kinds is not None:
+            engine.clear(kind)
+        batch = []
+        for obj in kind.queryset().order_by("pk").iterator(chunk_size=BATCH):
+            batch.append(obj)
+            if len(batch) == BATCH:
+                written += engine.index_objects(kind, batch)
+                done += len(batch)
+                batch = []
+                if progress:
+                    progress(done, total)
+        written += engine.index_objects(kind, batch)
+        done += len(batch)
+        if progress:
+            progress(done, total)
+    return written
+
+
+def progress_bar(stream=sys.stderr, width=40):
+    def show(done: int, total: int) -> None:
+        filled = width * done // total if total else width
+        pct = 100 * done // total if total else 100
+        stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {pct:3d}% {done:,}/{total:,}")
+        if done >= total:
+            stream.write("\n")
+        stream.flush()
+
+    return show
+
+
+def build_if_empty(sender=None, **kwargs) -> None:
+    """After migrate: a database whose index is empty gets one (the content loaded by migrations)."""
+    from django.db import DEFAULT_DB_ALIAS
+
+    from portal.models import SearchEntry
+
+    if kwargs.get("using", DEFAULT_DB_ALIAS) != DEFAULT_DB_ALIAS:
+        return
+    if not SearchEntry.objects.exists() and any(k.queryset().exists() for k in registry.kinds()):
+        rebuild()
