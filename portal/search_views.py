@@ -57,5 +57,6 @@ def search_page(request):
         "max_length": MAX_QUERY_LENGTH,
         "single_terms": [t.text for t in query.include] if len(query.include) > 1 else [],
         "breadcrumbs": [(_("サイト内検索"), None)],
+        "noindex": not query.is_empty,
     }
     return render(request, "portal/search.html", context)

@@ -15,7 +15,7 @@ class I18nSitemap(Sitemap):
 
 class StaticSitemap(I18nSitemap):
     def items(self):
-        return ["portal:home", "initiatives:list", "portal:news_list", "portal:site_map"]
+        return ["portal:home", "initiatives:list", "portal:news_list", "portal:search", "portal:site_map"]
 
     def location(self, item):
         return reverse(item)

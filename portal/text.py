@@ -1,6 +1,7 @@
 """Japanese text helpers: dates in 和暦 with the Western year, fiscal years, safe Markdown."""
 
 import datetime as dt
+import threading
 from functools import lru_cache
 
 import markdown
@@ -103,9 +104,20 @@ ALLOWED_TAGS = {
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "th": {"scope"}, "td": set()}
 
 
+_converters = threading.local()
+
+
+def _converter() -> markdown.Markdown:
+    """One Markdown converter per thread: building one costs more than converting a page."""
+    md = getattr(_converters, "md", None)
+    if md is None:
+        md = _converters.md = markdown.Markdown(extensions=["tables", "sane_lists"], output_format="html")
+    return md
+
+
 @lru_cache(maxsize=2048)
 def _render(text: str) -> str:
-    html = markdown.markdown(text, extensions=["tables", "sane_lists"], output_format="html")
+    html = _converter().reset().convert(text)
     return nh3.clean(
         html,
         tags=ALLOWED_TAGS,

@@ -186,6 +186,42 @@ def site_pages(sitemap_urls, django_db_blocker) -> list[FetchedPage]:
 
 NOT_FOUND_PATHS = {"ja": "/no-such-page/", "en": "/en/no-such-page/"}
 
+# Pages a visitor reaches through a form rather than a link in the sitemap: searches with hits,
+# without hits, with a bad query, and keyword-filtered lists, in both languages.
+QUERY_PATHS = [
+    "/search/?q=%E5%9C%B0%E5%9F%9F",  # 地域
+    "/search/?q=%E5%9C%B0%E5%9F%9F&kind=initiative",
+    "/search/?q=%E5%AD%98%E5%9C%A8%E3%81%97%E3%81%AA%E3%81%84%E8%A8%80%E8%91%89+%E8%A6%B3%E5%85%89",  # 存在しない言葉 観光
+    "/search/?q=%25%22",  # %"
+    "/en/search/?q=regional",
+    "/en/search/?q=nothing-like-this",
+    "/news/?q=%E3%83%9D%E3%83%BC%E3%82%BF%E3%83%AB",  # ポータル
+    "/initiatives/?q=%E5%A4%A7%E5%AD%A6",  # 大学
+    "/en/initiatives/?q=university",
+]
+
+
+@pytest.fixture(scope="session")
+def query_pages(django_db_setup, django_db_blocker) -> list[FetchedPage]:
+    """The pages of QUERY_PATHS, fetched once with the test client."""
+    from django.test import Client
+
+    client = Client()
+    pages = []
+    with django_db_blocker.unblock():
+        for path in QUERY_PATHS:
+            response = client.get(path)
+            pages.append(
+                FetchedPage(
+                    path=path,
+                    lang=language_of(path),
+                    status=response.status_code,
+                    headers=dict(response.headers),
+                    html=response.content.decode(response.charset or "utf-8"),
+                )
+            )
+    return pages
+
 
 @pytest.fixture(scope="session")
 def error_pages(django_db_setup, django_db_blocker) -> list[FetchedPage]:
@@ -240,7 +276,11 @@ def error_pages(django_db_setup, django_db_blocker) -> list[FetchedPage]:
 @pytest.fixture(scope="session")
 def browser_paths(sitemap_urls) -> list[tuple[str, int]]:
     """(path, expected status) of every page the browser crawl opens: the sitemap and the 404s."""
-    return [(path, 200) for path in sitemap_urls] + [(path, 404) for path in NOT_FOUND_PATHS.values()]
+    return (
+        [(path, 200) for path in sitemap_urls]
+        + [(path, 200) for path in QUERY_PATHS]
+        + [(path, 404) for path in NOT_FOUND_PATHS.values()]
+    )
 
 
 # --- Tools --------------------------------------------------------------------------------------

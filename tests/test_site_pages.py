@@ -31,7 +31,7 @@ from portal.publishing import PublishState
 
 BREADCRUMB_LABEL = {"ja": "現在位置", "en": "You are here"}
 HOME_PATHS = {"/", "/en/"}
-STATIC_SITEMAP_ITEMS = 4  # home, initiative list, news list, site map
+STATIC_SITEMAP_ITEMS = 5  # home, initiative list, news list, search, site map
 OTHER_LANGUAGE = {"ja": "en", "en": "ja"}
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
 MAX_TABS = 60
@@ -72,9 +72,9 @@ def test_sitemap_lists_every_public_page_in_both_languages(sitemap_entries):
 
 
 @pytest.mark.django_db
-def test_every_page_answers_200_with_one_h1_in_its_language(site_pages):
+def test_every_page_answers_200_with_one_h1_in_its_language(site_pages, query_pages):
     problems = []
-    for page in site_pages:
+    for page in [*site_pages, *query_pages]:
         if page.status != 200:
             problems.append(f"{page.path}: status {page.status}")
             continue
@@ -87,9 +87,9 @@ def test_every_page_answers_200_with_one_h1_in_its_language(site_pages):
 
 
 @pytest.mark.django_db
-def test_every_page_but_home_has_the_breadcrumb(site_pages):
+def test_every_page_but_home_has_the_breadcrumb(site_pages, query_pages):
     problems = []
-    for page in site_pages:
+    for page in [*site_pages, *query_pages]:
         labels = page.facts.nav_labels
         has_breadcrumb = BREADCRUMB_LABEL[page.lang] in labels
         if page.path in HOME_PATHS and has_breadcrumb:
@@ -100,9 +100,9 @@ def test_every_page_but_home_has_the_breadcrumb(site_pages):
 
 
 @pytest.mark.django_db
-def test_every_page_starts_with_a_skip_link_to_main(site_pages):
+def test_every_page_starts_with_a_skip_link_to_main(site_pages, query_pages):
     problems = []
-    for page in site_pages:
+    for page in [*site_pages, *query_pages]:
         facts = page.facts
         first_href = facts.anchors[0].get("href") if facts.anchors else None
         if first_href != "#main":
@@ -113,9 +113,9 @@ def test_every_page_starts_with_a_skip_link_to_main(site_pages):
 
 
 @pytest.mark.django_db
-def test_every_page_has_a_strict_content_security_policy(site_pages):
+def test_every_page_has_a_strict_content_security_policy(site_pages, query_pages):
     problems = []
-    for page in site_pages:
+    for page in [*site_pages, *query_pages]:
         policy = page.headers.get("Content-Security-Policy")
         facts = page.facts
         if not policy:
@@ -173,9 +173,9 @@ def test_error_pages_have_their_status_one_h1_and_language(error_pages):
 
 @pytest.mark.browser
 @pytest.mark.django_db
-def test_every_page_is_valid_html(site_pages, error_pages, vnu_command, a11y_results, tmp_path):
+def test_every_page_is_valid_html(site_pages, query_pages, error_pages, vnu_command, a11y_results, tmp_path):
     files = {}  # file name -> page
-    for number, page in enumerate([*site_pages, *error_pages], start=1):
+    for number, page in enumerate([*site_pages, *query_pages, *error_pages], start=1):
         slug = re.sub(r"[^a-z0-9]+", "-", page.name.lower()).strip("-") or "home"
         file = tmp_path / f"{number:03d}-{slug}.html"
         file.write_text(page.html, encoding="utf-8")

@@ -34,6 +34,7 @@ LANGUAGES = ("ja", "en")
 KIND_SPAN = 10**16  # rank_key = kind code · KIND_SPAN + minutes since 1970 · MINUTE_SPAN + object id
 MINUTE_SPAN = 10**8
 RECHECK_LIMIT = 5000  # PostgreSQL: above this many candidates a count is approximate
+COUNT_CAP = 10_000  # SQLite: counts stop here and read 「10,000件以上」
 SNIPPET_BEFORE, SNIPPET_AFTER = 40, 90
 
 
@@ -199,12 +200,19 @@ class Hit:
     is_sample: bool
 
 
+EXACT, ABOUT, AT_LEAST = "", "about", "at_least"
+
+
 @dataclass
 class KindResult:
     kind: registry.Kind
     count: int
-    approximate: bool
+    bound: str  # EXACT, ABOUT (PostgreSQL above RECHECK_LIMIT) or AT_LEAST (SQLite above COUNT_CAP)
     hits: list[Hit] = field(default_factory=list)
+
+    @property
+    def approximate(self) -> bool:
+        return self.bound != EXACT
 
 
 @dataclass
@@ -217,8 +225,13 @@ class SearchResult:
         return sum(g.count for g in self.groups)
 
     @property
+    def bound(self) -> str:
+        bounds = {g.bound for g in self.groups}
+        return AT_LEAST if AT_LEAST in bounds else (ABOUT if ABOUT in bounds else EXACT)
+
+    @property
     def approximate(self) -> bool:
-        return any(g.approximate for g in self.groups)
+        return self.bound != EXACT
 
 
 def search(
@@ -229,7 +242,7 @@ def search(
 
     selected = [k for k in registry.kinds() if kinds is None or k.key in kinds]
     if query.is_empty or not selected:
-        return SearchResult(query, [KindResult(k, 0, False) for k in selected])
+        return SearchResult(query, [KindResult(k, 0, EXACT) for k in selected])
     now = now or timezone.now()
     backend = _PostgresBackend(query, language, now) if is_postgresql() else _SqliteBackend(query, language, now)
     counts = backend.counts(selected)
@@ -239,9 +252,9 @@ def search(
     words = query.words
     groups = []
     for kind in selected:
-        count, approximate = counts[kind.key]
+        count, bound = counts[kind.key]
         hits = [_hit(entries[key], words) for key in ranked.get(kind.key, []) if key in entries]
-        groups.append(KindResult(kind, count, approximate, hits))
+        groups.append(KindResult(kind, count, bound, hits))
     return SearchResult(query, groups)
 
 
@@ -277,15 +290,14 @@ class _SqliteBackend:
 
     def _hidden(self) -> list[int]:
         """rank_keys of entries not public at ``now`` (scheduled or expired): few, so listed."""
-        from django.db.models import Q
-
         from portal.models import SearchEntry
 
-        return list(
-            SearchEntry.objects.filter(language=self.language)
-            .filter(Q(published_at__gt=self.now) | Q(unpublish_at__lte=self.now))
-            .values_list("rank_key", flat=True)
-        )
+        # Two indexed look-ups in one query (an OR would scan the table). An object's entries in
+        # both languages share its rank_key, so the language needs no filter here.
+        entries = SearchEntry.objects.all()
+        scheduled = entries.filter(published_at__gt=self.now).values_list("rank_key", flat=True)
+        expired = entries.filter(unpublish_at__lte=self.now).values_list("rank_key", flat=True)
+        return list(scheduled.union(expired))
 
     def _where(self, bounds=None) -> tuple[str, list]:
         sql, params = "", []
@@ -298,19 +310,28 @@ class _SqliteBackend:
         return sql, params
 
     def _count_by_kind(self, match: str, kinds) -> dict[int, int]:
-        bounds = kind_bounds(kinds[0]) if len(kinds) == 1 else None
-        where, params = self._where(bounds)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT rowid / {KIND_SPAN}, count(*) FROM {self.table} WHERE {self.table} MATCH %s{where} GROUP BY 1",
-                [match, *params],
+        """Matches per kind code, each counted up to COUNT_CAP + 1 (one query for all kinds)."""
+        parts, params = [], []
+        for kind in kinds:
+            where, where_params = self._where(kind_bounds(kind))
+            parts.append(
+                f"SELECT {kind.code}, (SELECT count(*) FROM (SELECT 1 FROM {self.table} "
+                f"WHERE {self.table} MATCH %s{where} LIMIT %s))"
             )
-            return dict(cursor.fetchall())
+            params += [match, *where_params, COUNT_CAP + 1]
+        with connection.cursor() as cursor:
+            cursor.execute(" UNION ALL ".join(parts), params)
+            return {code: n for code, n in cursor.fetchall() if n}
 
-    def counts(self, kinds) -> dict[str, tuple[int, bool]]:
+    def counts(self, kinds) -> dict[str, tuple[int, str]]:
         by_code = self._count_by_kind(self.match_all, kinds)
-        self.title_counts = self._count_by_kind(self.match_title, kinds) if by_code else {}
-        return {k.key: (by_code.get(k.code, 0), False) for k in kinds}
+        with_hits = [k for k in kinds if k.code in by_code]
+        self.title_counts = self._count_by_kind(self.match_title, with_hits) if with_hits else {}
+        out = {}
+        for k in kinds:
+            n = by_code.get(k.code, 0)
+            out[k.key] = (COUNT_CAP, AT_LEAST) if n > COUNT_CAP else (n, EXACT)
+        return out
 
     def _ranked(self, match: str, plan: list[tuple[registry.Kind, int, int]]) -> dict[str, list[int]]:
         parts, params = [], []
@@ -389,7 +410,7 @@ class _PostgresBackend:
             params += pa
         return " AND ".join(sql), params
 
-    def counts(self, kinds) -> dict[str, tuple[int, bool]]:
+    def counts(self, kinds) -> dict[str, tuple[int, str]]:
         base, base_params = self.base
         key_list = [k.key for k in kinds]
         with connection.cursor() as cursor:
@@ -413,7 +434,7 @@ class _PostgresBackend:
         out = {}
         for k in kinds:
             n = candidates.get(k.key, 0)
-            out[k.key] = (exact.get(k.key, 0), False) if n <= RECHECK_LIMIT else (n, True)
+            out[k.key] = (exact.get(k.key, 0), EXACT) if n <= RECHECK_LIMIT else (n, ABOUT)
         return out
 
     def top(self, kinds, counts, limit, offset) -> dict[str, list[int]]:

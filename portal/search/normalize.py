@@ -18,10 +18,13 @@ _COMBINING_NEXT = {"\uff9e", "\uff9f", "\u3099", "\u309a"}
 RUN = re.compile(r"[^\W_]+")
 
 
+# Control characters (but tab and newline), unpaired surrogates and private-use characters.
+_UNWANTED = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ue000-\uf8ff]")
+
+
 def normalize(text: str) -> str:
-    """NFKC, lower case, katakana to hiragana; control and unpaired surrogate characters removed."""
-    text = "".join(ch for ch in text if unicodedata.category(ch) not in {"Cc", "Cs", "Co", "Cn"} or ch in "\n\t")
-    return unicodedata.normalize("NFKC", text).lower().translate(_KATA_TO_HIRA)
+    """NFKC, lower case, katakana to hiragana; control, surrogate and private-use characters removed."""
+    return unicodedata.normalize("NFKC", _UNWANTED.sub("", text)).lower().translate(_KATA_TO_HIRA)
 
 
 def runs(normalized: str) -> list[str]:

@@ -2,6 +2,7 @@ from django import template
 from django.utils.formats import number_format
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 
 from portal import text
 from portal.i18n import missing_english
@@ -67,3 +68,14 @@ def intcomma_ja(value):
 @register.inclusion_tag("components/breadcrumbs.html")
 def breadcrumbs(items):
     return {"items": items}
+
+
+@register.simple_tag
+def hit_count(count, bound=""):
+    """A number of search results as people read it: 12 件, 約 12,000 件, 10,000 件以上."""
+    n = number_format(count, force_grouping=True)
+    if bound == "about":
+        return _("約 %(n)s 件") % {"n": n}
+    if bound == "at_least":
+        return _("%(n)s 件以上") % {"n": n}
+    return _("%(n)s 件") % {"n": n}

@@ -1,0 +1,22 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from portal.sample_data import generate_news
+from portal.search.rebuild import progress_bar
+
+
+class Command(BaseCommand):
+    help = (
+        "Add invented sample data (marked 「サンプルデータ」 wherever it shows) until there are as many "
+        "items as asked, e.g. --news 100000. Existing sample items are kept."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--news", type=int, default=0, help="sample news items to have in all")
+        parser.add_argument("--seed", type=int, default=1)
+
+    def handle(self, *args, news, seed, **options):
+        if news < 0:
+            raise CommandError("--news must be 0 or more")
+        show = progress_bar(self.stderr._out) if options["verbosity"] > 0 else None
+        made = generate_news(news, seed=seed, progress=show) if news else 0
+        self.stdout.write(f"{made:,} sample news items added.")

@@ -1,0 +1,180 @@
+"""Invented sample content for demonstrations and benchmarks: clearly marked as sample data.
+
+Every object made here has ``is_sample=True``; the pages show 「サンプルデータ」 wherever it
+appears, and titles say so too. Text is built from real place names (the places fixture) and
+the themes of regional policy, so that search and filters behave as on real content.
+"""
+
+import datetime as dt
+import random
+
+from django.utils import timezone
+
+THEMES = [
+    "地域資源を活用した地域経済循環",
+    "まちなか再生",
+    "生活機能の維持",
+    "環境保全・SDGs",
+    "防災減災・危機管理",
+    "観光振興・交流",
+    "関係人口の創出・拡大",
+    "移住・定住促進",
+    "少子化対策",
+    "子ども・子育て支援",
+    "地域づくり人材の育成・教育",
+    "自治体経営イノベーション",
+    "シティプロモーション・地域PR",
+]
+SUBJECTS = [
+    "空き家バンク",
+    "地域おこし協力隊",
+    "農産物の直売所",
+    "棚田の保全",
+    "廃校の活用",
+    "移住体験住宅",
+    "道の駅",
+    "地域公共交通",
+    "子育て支援センター",
+    "ふるさと納税",
+    "商店街の空き店舗",
+    "温泉資源",
+    "森林資源",
+    "漁港の朝市",
+    "伝統工芸",
+    "古民家",
+    "サテライトオフィス",
+    "大学との連携",
+    "ICTを活用した見守り",
+    "自主防災組織",
+    "ジビエの加工",
+    "農家民泊",
+    "ワーケーション",
+    "コミュニティバス",
+    "買い物支援",
+    "地域食堂",
+    "郷土芸能の継承",
+    "木質バイオマス",
+    "小水力発電",
+    "酒蔵ツーリズム",
+    "サイクルツーリズム",
+    "地域商社",
+    "特産品の開発",
+    "高校の魅力化",
+    "移動販売",
+    "集落支援員",
+    "関係人口の受入れ",
+    "シェアオフィス",
+    "地域医療の連携",
+    "海岸清掃",
+]
+ACTIONS = [
+    "住民と行政が協働して取り組んだ",
+    "地元の高校生が企画から参加した",
+    "NPO法人と連携して進めた",
+    "民間事業者の知見を取り入れた",
+    "外部専門家の助言を受けて見直した",
+    "近隣の市町村と広域で連携した",
+]
+RESULTS = [
+    "移住者が{n}人増えた",
+    "観光客が前年より{n}%増えた",
+    "新たに{n}件の事業が生まれた",
+    "{n}戸の空き家が活用された",
+    "農産物の売上が{n}%伸びた",
+    "参加した住民が延べ{n}人となった",
+    "地域内の雇用が{n}人分生まれた",
+]
+SENTENCES = [
+    "{place}では、{subject}を核とした取組を{action}。",
+    "人口減少と高齢化が進むなか、{theme}を目指して事業を始めた。",
+    "取組の結果、{result}。",
+    "当初は担い手の確保が課題だったが、運営に若い世代が加わったことで活動が続いている。",
+    "事業費には地方財政措置を活用し、{year}年度からは自主財源での運営に移行した。",
+    "{place}の担当者は「地域の外とのつながりが生まれた」と話す。",
+    "今後は{theme}の観点から、周辺地域への展開を検討している。",
+    "視察の受入れも行っており、これまでに{n}団体が訪れた。",
+    "毎月の会議では、住民の意見を聞きながら計画を少しずつ見直してきた。",
+    "成果を数字で確かめるため、年に一度の調査を続けている。",
+    "近年は{other}にも取り組み始めた。",
+    "関係者の間で情報を共有する仕組みを整えたことが、継続につながった。",
+]
+EN_SUBJECTS = [
+    "vacant house bank",
+    "regional revitalization volunteers",
+    "farm stand",
+    "terraced rice fields",
+    "reused school building",
+    "roadside station",
+    "community bus",
+    "satellite office",
+]
+
+
+def japanese_text(rng: random.Random, place: str, sentences: int, subject: str | None = None) -> str:
+    subject = subject or rng.choice(SUBJECTS)
+    parts = []
+    for _ in range(sentences):
+        template = rng.choice(SENTENCES)
+        parts.append(
+            template.format(
+                place=place,
+                subject=subject,
+                other=rng.choice(SUBJECTS),
+                action=rng.choice(ACTIONS),
+                theme=rng.choice(THEMES),
+                result=rng.choice(RESULTS).format(n=rng.randint(3, 120)),
+                year=rng.randint(2015, 2025),
+                n=rng.randint(5, 200),
+            )
+        )
+    return "".join(parts)
+
+
+def sample_news(count: int, *, seed: int = 1, start: int = 0, body_sentences: int = 36):
+    """``count`` unsaved sample NewsItem objects (slugs sample-news-<start>…)."""
+    from portal.models import Municipality, NewsItem
+
+    rng = random.Random(seed * 1_000_003 + start)  # noqa: S311 - invented text, repeatable by seed; not security
+    places = [
+        (pref, (parent or "") + name)
+        for pref, parent, name in Municipality.objects.values_list("prefecture__name", "parent__name", "name")
+    ]
+    now = timezone.now()
+    items = []
+    for i in range(start, start + count):
+        pref, city = rng.choice(places)
+        place = f"{pref}{city}"
+        subject = rng.choice(SUBJECTS)
+        when = now - dt.timedelta(minutes=rng.randint(60, 60 * 24 * 365 * 8))
+        items.append(
+            NewsItem(
+                slug=f"sample-news-{i}",
+                title_ja=f"【サンプル】{place}の{subject}の取組",
+                title_en=f"[Sample] The {rng.choice(EN_SUBJECTS)} of {city}",
+                summary_ja=japanese_text(rng, place, 1, subject),
+                body_ja=japanese_text(rng, place, body_sentences, subject),
+                body_en=f"Sample data. An invented example of a {rng.choice(EN_SUBJECTS)} project in {city}, {pref}.",
+                state="published",
+                published_at=when,
+                is_sample=True,
+            )
+        )
+    return items
+
+
+def generate_news(count: int, *, seed: int = 1, batch: int = 1000, progress=None) -> int:
+    """Add sample news until there are ``count`` of them; index them in batches."""
+    from portal.models import NewsItem
+    from portal.search import engine, registry
+
+    kind = registry.kind_for_key("news")
+    existing = NewsItem.objects.filter(is_sample=True).count()
+    made = 0
+    while existing + made < count:
+        n = min(batch, count - existing - made)
+        objs = NewsItem.objects.bulk_create(sample_news(n, seed=seed, start=existing + made))
+        engine.index_objects(kind, objs)
+        made += n
+        if progress:
+            progress(existing + made, count)
+    return made
