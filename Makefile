@@ -8,7 +8,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 ENV_FILE := .env
 
-.PHONY: run test setup serve migrate superuser lint format messages check-deploy a11y-report clean help
+.PHONY: run test setup serve migrate superuser lint format messages check-deploy a11y-report bench bench-search \
+	clean help
 
 help:
 	@echo "make run         set up, migrate, load content and serve at http://127.0.0.1:$(PORT)"
@@ -17,6 +18,7 @@ help:
 	@echo "make lint        ruff check, ruff format --check and djhtml --check"
 	@echo "make messages    update and compile the English UI catalog"
 	@echo "make a11y-report re-measure the accessibility results shown on the policy page"
+	@echo "make bench       benchmarks (BENCH_DOCS=100000; also on PostgreSQL when DATABASE_URL=postgres://...)"
 
 $(PY):
 	@py="$$(scripts/find-python)" || exit 1; \
@@ -82,6 +84,27 @@ check-deploy: $(STAMP)
 
 a11y-report: $(STAMP)
 	PORTAL_TESTING=1 A11Y_REPORT=fixtures/accessibility-results.json $(VENV)/bin/pytest tests/test_site_pages.py
+
+# Benchmarks run on databases of their own, filled with sample data once and kept for later runs:
+# var/bench-sqlite.sqlite3, and <DATABASE_URL's server>/portal_bench when DATABASE_URL is PostgreSQL.
+BENCH_DOCS ?= 100000
+BENCH_SQLITE_URL ?= sqlite:///$(CURDIR)/var/bench-sqlite.sqlite3
+
+bench: bench-search
+
+bench-search: setup
+	@echo "== search benchmark on SQLite ($(BENCH_DOCS) documents)"
+	DATABASE_URL=$(BENCH_SQLITE_URL) $(PY) manage.py migrate --no-input -v0
+	DATABASE_URL=$(BENCH_SQLITE_URL) $(PY) manage.py bench_search --docs $(BENCH_DOCS) \
+		--json bench-results/search-sqlite.json
+	@case "$$DATABASE_URL" in postgres*) \
+		pg="$${DATABASE_URL%/*}/portal_bench"; \
+		echo "== search benchmark on PostgreSQL ($(BENCH_DOCS) documents)"; \
+		$(PY) scripts/ensure-database "$$pg" && \
+		DATABASE_URL="$$pg" $(PY) manage.py migrate --no-input -v0 && \
+		DATABASE_URL="$$pg" $(PY) manage.py bench_search --docs $(BENCH_DOCS) \
+			--json bench-results/search-postgresql.json;; \
+	*) echo "(set DATABASE_URL=postgres://... to run it on PostgreSQL too)";; esac
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

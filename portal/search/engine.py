@@ -245,7 +245,7 @@ def search(
         return SearchResult(query, [KindResult(k, 0, EXACT) for k in selected])
     now = now or timezone.now()
     backend = _PostgresBackend(query, language, now) if is_postgresql() else _SqliteBackend(query, language, now)
-    counts = backend.counts(selected)
+    counts = backend.counts(selected, offset)
     ranked = backend.top([k for k in selected if counts[k.key][0] > offset], counts, limit, offset)
     keys = [key for keys in ranked.values() for key in keys]
     entries = {e.rank_key: e for e in SearchEntry.objects.filter(language=language, rank_key__in=keys)} if keys else {}
@@ -323,10 +323,11 @@ class _SqliteBackend:
             cursor.execute(" UNION ALL ".join(parts), params)
             return {code: n for code, n in cursor.fetchall() if n}
 
-    def counts(self, kinds) -> dict[str, tuple[int, str]]:
+    def counts(self, kinds, offset: int = 0) -> dict[str, tuple[int, str]]:
         by_code = self._count_by_kind(self.match_all, kinds)
         with_hits = [k for k in kinds if k.code in by_code]
-        self.title_counts = self._count_by_kind(self.match_title, with_hits) if with_hits else {}
+        # The first page needs no count of title hits: top() takes titles first and fills up.
+        self.title_counts = self._count_by_kind(self.match_title, with_hits) if with_hits and offset else None
         out = {}
         for k in kinds:
             n = by_code.get(k.code, 0)
@@ -352,16 +353,18 @@ class _SqliteBackend:
         return out
 
     def top(self, kinds, counts, limit, offset) -> dict[str, list[int]]:
-        title_plan, body_plan = [], []
-        for kind in kinds:
-            titles = self.title_counts.get(kind.code, 0)
-            if offset < titles:
-                title_plan.append((kind, limit, offset))
-            remaining = limit - max(0, min(titles - offset, limit))
-            if remaining > 0:
-                body_plan.append((kind, remaining, max(0, offset - titles)))
-        first = self._ranked(self.match_title, title_plan)
-        second = self._ranked(self.match_body, body_plan)
+        if self.title_counts is None:  # first page: the title hits, then as many others as fit
+            first = self._ranked(self.match_title, [(k, limit, 0) for k in kinds])
+            body_plan = [(k, limit - len(first.get(k.key, [])), 0) for k in kinds]
+        else:
+            title_plan, body_plan = [], []
+            for kind in kinds:
+                titles = self.title_counts.get(kind.code, 0)
+                if offset < titles:
+                    title_plan.append((kind, limit, offset))
+                body_plan.append((kind, limit - max(0, min(titles - offset, limit)), max(0, offset - titles)))
+            first = self._ranked(self.match_title, title_plan)
+        second = self._ranked(self.match_body, [p for p in body_plan if p[1] > 0])
         return {k.key: first.get(k.key, []) + second.get(k.key, []) for k in kinds}
 
 
@@ -410,7 +413,7 @@ class _PostgresBackend:
             params += pa
         return " AND ".join(sql), params
 
-    def counts(self, kinds) -> dict[str, tuple[int, str]]:
+    def counts(self, kinds, offset: int = 0) -> dict[str, tuple[int, str]]:
         base, base_params = self.base
         key_list = [k.key for k in kinds]
         with connection.cursor() as cursor:

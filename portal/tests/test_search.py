@@ -339,3 +339,20 @@ def test_no_input_gives_a_server_error(q, kind, page, path):
         params["page"] = page
     response = Client(raise_request_exception=False).get(path, params)
     assert response.status_code in (200, 404), (path, params, response.status_code)
+
+
+def test_large_result_sets_keep_order_and_say_the_count_is_bounded(monkeypatch):
+    """Above the limits a count is 「約N件」 (PostgreSQL) or 「N件以上」 (SQLite); ranking stays right."""
+    from portal.search import engine
+
+    monkeypatch.setattr(engine, "RECHECK_LIMIT", 5)
+    monkeypatch.setattr(engine, "COUNT_CAP", 8)
+    for i in range(12):
+        make_news(f"記事{i}" + ("(観光)" if i % 3 == 0 else ""), "観光と移住", days_ago=i)
+    group = search(parse("観光"), language="ja", kinds=["news"], limit=6).groups[0]
+    assert group.bound in (engine.ABOUT, engine.AT_LEAST)
+    titles = [h.title for h in group.hits]
+    assert titles[:4] == ["記事0(観光)", "記事3(観光)", "記事6(観光)", "記事9(観光)"]
+    assert titles[4:] == ["記事1", "記事2"]
+    rest = search(parse("観光"), language="ja", kinds=["news"], limit=6, offset=6).groups[0]
+    assert [h.title for h in rest.hits] == ["記事4", "記事5", "記事7", "記事8", "記事10", "記事11"]
