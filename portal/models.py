@@ -158,9 +158,10 @@ class NewsItem(Publishable):
 class SearchEntry(models.Model):
     """One object in one language, as the search engine reads it (portal.search).
 
-    The token index lives beside it: an FTS5 table per language on SQLite (rowid = rank_key), a
-    GIN index over ``tokens`` and ``title_tokens`` on PostgreSQL. Rows are written only by
-    portal.search.engine, on save, publish, unpublish and delete.
+    The token index lives beside it: an FTS5 table per language on SQLite (rowid = rank_key), and
+    on PostgreSQL the narrow table portal_searchtokens (entry, language, kind, tokens[],
+    title_tokens[]) with GIN indexes. Rows are written only by portal.search.engine, on save,
+    publish, unpublish and delete.
     """
 
     kind = models.CharField(max_length=32)
@@ -172,8 +173,6 @@ class SearchEntry(models.Model):
     body = models.TextField()
     title_norm = models.TextField()
     body_norm = models.TextField()
-    tokens = models.TextField(blank=True, help_text="PostgreSQL only: distinct tokens of title and body")
-    title_tokens = models.TextField(blank=True, help_text="PostgreSQL only: distinct tokens of the title")
     date = models.DateTimeField()
     published_at = models.DateTimeField()
     unpublish_at = models.DateTimeField(null=True, blank=True)
@@ -187,7 +186,7 @@ class SearchEntry(models.Model):
             models.UniqueConstraint(fields=["language", "rank_key"], name="search_entry_rank"),
         ]
         indexes = [
-            models.Index(fields=["language", "kind", "-date"], name="search_entry_recent"),
+            models.Index(fields=["language", "kind", "-date", "-rank_key"], name="search_entry_recent"),
             models.Index(fields=["published_at"], name="search_entry_published"),
             models.Index(fields=["unpublish_at"], name="search_entry_unpublish"),
         ]

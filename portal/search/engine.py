@@ -16,6 +16,7 @@ docs/decisions/0006-search.md records why and what was measured.
 
 from __future__ import annotations
 
+import contextlib
 import html
 import re
 from collections import defaultdict
@@ -33,8 +34,8 @@ from portal.search.query import Query, Term
 LANGUAGES = ("ja", "en")
 KIND_SPAN = 10**16  # rank_key = kind code · KIND_SPAN + minutes since 1970 · MINUTE_SPAN + object id
 MINUTE_SPAN = 10**8
-RECHECK_LIMIT = 5000  # PostgreSQL: above this many candidates a count is approximate
-COUNT_CAP = 10_000  # SQLite: counts stop here and read 「10,000件以上」
+COUNT_CAP = 1000  # counts stop here: 「1,000件以上」 (a reader narrows the search long before)
+RECHECK_LIMIT = COUNT_CAP  # PostgreSQL: every count up to the cap is re-checked, so exact
 SNIPPET_BEFORE, SNIPPET_AFTER = 40, 90
 
 
@@ -64,7 +65,6 @@ def _entry(kind: registry.Kind, obj, language: str, doc: registry.Document):
     from portal.models import SearchEntry
 
     title_norm, body_norm = normalize(doc.title), normalize(doc.body)
-    pg = is_postgresql()
     return SearchEntry(
         kind=kind.key,
         object_id=obj.pk,
@@ -75,8 +75,6 @@ def _entry(kind: registry.Kind, obj, language: str, doc: registry.Document):
         body=doc.body,
         title_norm=title_norm,
         body_norm=body_norm,
-        tokens=" ".join(sorted(distinct_tokens(title_norm + "\n" + body_norm))) if pg else "",
-        title_tokens=" ".join(sorted(distinct_tokens(title_norm))) if pg else "",
         date=doc.date,
         published_at=doc.published_at,
         unpublish_at=doc.unpublish_at,
@@ -97,7 +95,23 @@ def _write(entries) -> None:
     from portal.models import SearchEntry
 
     SearchEntry.objects.bulk_create(entries, batch_size=500)
-    if not is_postgresql():
+    if is_postgresql():
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                "INSERT INTO portal_searchtokens (entry_id, language, kind, tokens, title_tokens) "
+                "VALUES (%s, %s, %s, %s, %s)",
+                [
+                    (
+                        e.pk,
+                        e.language,
+                        e.kind,
+                        sorted(distinct_tokens(e.title_norm + "\n" + e.body_norm)),
+                        sorted(distinct_tokens(e.title_norm)),
+                    )
+                    for e in entries
+                ],
+            )
+    else:
         with connection.cursor() as cursor:
             for language, rows in _fts_rows(entries).items():
                 cursor.executemany(f"INSERT INTO {fts_table(language)}(rowid, title, body) VALUES (%s, %s, %s)", rows)
@@ -207,7 +221,7 @@ EXACT, ABOUT, AT_LEAST = "", "about", "at_least"
 class KindResult:
     kind: registry.Kind
     count: int
-    bound: str  # EXACT, ABOUT (PostgreSQL above RECHECK_LIMIT) or AT_LEAST (SQLite above COUNT_CAP)
+    bound: str  # EXACT; ABOUT (PostgreSQL, not re-checked above RECHECK_LIMIT); AT_LEAST above COUNT_CAP
     hits: list[Hit] = field(default_factory=list)
 
     @property
@@ -245,8 +259,9 @@ def search(
         return SearchResult(query, [KindResult(k, 0, EXACT) for k in selected])
     now = now or timezone.now()
     backend = _PostgresBackend(query, language, now) if is_postgresql() else _SqliteBackend(query, language, now)
-    counts = backend.counts(selected, offset)
-    ranked = backend.top([k for k in selected if counts[k.key][0] > offset], counts, limit, offset)
+    with backend.session():
+        counts = backend.counts(selected, offset)
+        ranked = backend.top([k for k in selected if counts[k.key][0] > offset], counts, limit, offset)
     keys = [key for keys in ranked.values() for key in keys]
     entries = {e.rank_key: e for e in SearchEntry.objects.filter(language=language, rank_key__in=keys)} if keys else {}
     words = query.words
@@ -275,6 +290,9 @@ class _SqliteBackend:
         self.match_title = f"({{title}} : ({include})){not_excluded}"
         self.match_body = f"({include}) NOT ({{title}} : ({include})){not_excluded}"
         self.hidden = self._hidden()
+
+    def session(self):
+        return contextlib.nullcontext()  # plain reads: no transaction (SQLite's would lock writers)
 
     @staticmethod
     def _phrase(term: Term) -> str:
@@ -369,6 +387,9 @@ class _SqliteBackend:
 
 
 class _PostgresBackend:
+    """Counts and candidates from the narrow table portal_searchtokens (GIN over tokens[]),
+    re-checked against the normalised text in portal_searchentry."""
+
     def __init__(self, query: Query, language: str, now):
         self.query, self.language, self.now = query, language, now
         self.tokens = sorted({tok for t in query.include for tok in self._term_tokens(t)})
@@ -376,6 +397,25 @@ class _PostgresBackend:
             "language = %s AND published_at <= %s AND (unpublish_at IS NULL OR unpublish_at > %s)",
             [language, now, now],
         )
+        self.hidden = self._hidden()
+
+    @contextlib.contextmanager
+    def session(self):
+        """One transaction for the whole search, in which the planner may not scan the entry
+        table: a frequent bigram makes it expect to keep many rows and choose to unpack every
+        row's tokens (seconds), where the GIN index answers in milliseconds."""
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_seqscan = off")  # until the transaction ends
+            yield
+
+    def _hidden(self) -> list[int]:
+        """Ids of entries not public at ``now`` (scheduled or expired): few, so listed."""
+        from portal.models import SearchEntry
+
+        entries = SearchEntry.objects.filter(language=self.language)
+        scheduled = entries.filter(published_at__gt=self.now).values_list("id", flat=True)
+        expired = entries.filter(unpublish_at__lte=self.now).values_list("id", flat=True)
+        return list(scheduled.union(expired))
 
     @staticmethod
     def _term_tokens(term: Term) -> list[str]:
@@ -394,13 +434,13 @@ class _PostgresBackend:
     def _recheck(self) -> tuple[str, list]:
         sql, params = [], []
         for term in self.query.include:
-            a, pa = self._text_match(term, "title_norm")
-            b, pb = self._text_match(term, "body_norm")
+            a, pa = self._text_match(term, "e.title_norm")
+            b, pb = self._text_match(term, "e.body_norm")
             sql.append(f"({a} OR {b})")
             params += pa + pb
         for term in self.query.exclude:
-            a, pa = self._text_match(term, "title_norm")
-            b, pb = self._text_match(term, "body_norm")
+            a, pa = self._text_match(term, "e.title_norm")
+            b, pb = self._text_match(term, "e.body_norm")
             sql.append(f"NOT ({a} OR {b})")
             params += pa + pb
         return " AND ".join(sql), params
@@ -408,83 +448,107 @@ class _PostgresBackend:
     def _title_hit(self) -> tuple[str, list]:
         sql, params = [], []
         for term in self.query.include:
-            a, pa = self._text_match(term, "title_norm")
+            a, pa = self._text_match(term, "e.title_norm")
             sql.append(a)
             params += pa
         return " AND ".join(sql), params
 
+    def _candidates(self, column: str = "tokens") -> tuple[str, list]:
+        """The token test on the narrow table t, visible entries only."""
+        return (
+            f"t.language = %s AND t.kind = %s AND t.{column} @> %s::text[] AND NOT (t.entry_id = ANY(%s))",
+            [self.language, None, self.tokens, self.hidden],
+        )
+
+    def _candidate_params(self, kind_key: str, params: list) -> list:
+        return [kind_key if p is None else p for p in params]
+
     def counts(self, kinds, offset: int = 0) -> dict[str, tuple[int, str]]:
-        base, base_params = self.base
-        key_list = [k.key for k in kinds]
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT kind, count(*) FROM portal_searchentry WHERE {base} AND kind = ANY(%s) "
-                "AND string_to_array(tokens, ' ') @> %s::text[] GROUP BY kind",
-                [*base_params, key_list, self.tokens],
+        cand, cand_params = self._candidates()
+        parts, params = [], []
+        for kind in kinds:
+            parts.append(
+                f"SELECT %s, (SELECT count(*) FROM (SELECT 1 FROM portal_searchtokens t WHERE {cand} LIMIT %s) s)"
             )
-            candidates = dict(cursor.fetchall())
-            exact_kinds = [k for k, n in candidates.items() if 0 < n <= RECHECK_LIMIT]
+            params += [kind.key, *self._candidate_params(kind.key, cand_params), COUNT_CAP + 1]
+        with connection.cursor() as cursor:
+            cursor.execute(" UNION ALL ".join(parts), params)
+            candidates = {key: n for key, n in cursor.fetchall() if n}
             exact = {}
-            if exact_kinds:
+            few = [key for key, n in candidates.items() if n <= RECHECK_LIMIT]
+            if few:
                 recheck, recheck_params = self._recheck()
                 cursor.execute(
-                    f"SELECT kind, count(*) FROM portal_searchentry WHERE {base} AND kind = ANY(%s) "
-                    f"AND string_to_array(tokens, ' ') @> %s::text[] AND {recheck} GROUP BY kind",
-                    [*base_params, exact_kinds, self.tokens, *recheck_params],
+                    "SELECT t.kind, count(*) FROM portal_searchtokens t JOIN portal_searchentry e ON e.id = t.entry_id "
+                    "WHERE t.language = %s AND t.kind = ANY(%s) AND t.tokens @> %s::text[] "
+                    f"AND NOT (t.entry_id = ANY(%s)) AND {recheck} GROUP BY t.kind",
+                    [self.language, few, self.tokens, self.hidden, *recheck_params],
                 )
                 exact = dict(cursor.fetchall())
         self.candidates = candidates
         out = {}
         for k in kinds:
             n = candidates.get(k.key, 0)
-            out[k.key] = (exact.get(k.key, 0), EXACT) if n <= RECHECK_LIMIT else (n, ABOUT)
+            if n <= RECHECK_LIMIT:
+                out[k.key] = (exact.get(k.key, 0), EXACT)
+            else:
+                out[k.key] = (COUNT_CAP, AT_LEAST) if n > COUNT_CAP else (n, ABOUT)
         return out
 
     def top(self, kinds, counts, limit, offset) -> dict[str, list[int]]:
         base, base_params = self.base
         recheck, recheck_params = self._recheck()
         title_hit, title_params = self._title_hit()
+        cand, cand_params = self._candidates()
+        title_cand, title_cand_params = self._candidates("title_tokens")
+        walk = f"SELECT e.rank_key FROM portal_searchentry e WHERE {base} AND e.kind = %s"
         out = {}
         with connection.cursor() as cursor:
             for kind in kinds:
+                kp = self._candidate_params(kind.key, cand_params)
                 if self.candidates.get(kind.key, 0) <= RECHECK_LIMIT:
                     # Few candidates: take them all from the GIN index, re-check and sort.
                     cursor.execute(
-                        f"WITH c AS MATERIALIZED (SELECT rank_key, date, {title_hit} AS th FROM portal_searchentry "
-                        f"WHERE {base} AND kind = %s AND string_to_array(tokens, ' ') @> %s::text[] AND {recheck}) "
+                        f"WITH c AS MATERIALIZED (SELECT e.rank_key, e.date, {title_hit} AS th "
+                        "FROM portal_searchtokens t JOIN portal_searchentry e ON e.id = t.entry_id "
+                        f"WHERE {cand} AND {recheck}) "
                         "SELECT rank_key FROM c ORDER BY th DESC, date DESC, rank_key DESC LIMIT %s OFFSET %s",
-                        [*title_params, *base_params, kind.key, self.tokens, *recheck_params, limit, offset],
+                        [*title_params, *kp, *recheck_params, limit, offset],
                     )
                     out[kind.key] = [row[0] for row in cursor.fetchall()]
                     continue
-                # Many candidates: titles first (few, from the title index), then the newest
-                # matching rows, walking the date index (the token test is written so that the
-                # planner cannot use the GIN index and misjudge).
+                # Many candidates: the title hits first, then the newest matching rows, walking the
+                # date index of the entries with the exact text tests (at this density a few dozen
+                # rows give a page). The planner misjudges how many rows such tests keep and would
+                # rather sort every candidate, so bitmap scans are off for the walks.
+                tp = self._candidate_params(kind.key, title_cand_params)
                 cursor.execute(
-                    f"SELECT count(*) FROM portal_searchentry WHERE {base} AND kind = %s "
-                    "AND string_to_array(title_tokens, ' ') @> %s::text[]",
-                    [*base_params, kind.key, self.tokens],
+                    f"SELECT count(*) FROM (SELECT 1 FROM portal_searchtokens t WHERE {title_cand} LIMIT %s) s",
+                    [*tp, RECHECK_LIMIT + 1],
                 )
-                titles_approx = cursor.fetchone()[0]
-                title_filter = "string_to_array(title_tokens, ' ') @> %s::text[]"
-                if titles_approx > RECHECK_LIMIT:
-                    title_filter = "string_to_array(title_tokens || '', ' ') @> %s::text[]"  # walk by date
-                cursor.execute(
-                    f"SELECT rank_key FROM portal_searchentry WHERE {base} AND kind = %s AND {title_filter} "
-                    f"AND {title_hit} AND {recheck} ORDER BY date DESC, rank_key DESC LIMIT %s",
-                    [*base_params, kind.key, self.tokens, *title_params, *recheck_params, offset + limit],
-                )
+                if cursor.fetchone()[0] > RECHECK_LIMIT:
+                    cursor.execute("SET LOCAL enable_bitmapscan = off")
+                    cursor.execute(
+                        f"{walk} AND {title_hit} AND {recheck} ORDER BY e.date DESC, e.rank_key DESC LIMIT %s",
+                        [*base_params, kind.key, *title_params, *recheck_params, offset + limit],
+                    )
+                else:
+                    cursor.execute(
+                        "SELECT e.rank_key FROM portal_searchtokens t JOIN portal_searchentry e ON e.id = t.entry_id "
+                        f"WHERE {title_cand} AND {title_hit} AND {recheck} "
+                        "ORDER BY e.date DESC, e.rank_key DESC LIMIT %s",
+                        [*tp, *title_params, *recheck_params, offset + limit],
+                    )
                 title_keys = [row[0] for row in cursor.fetchall()]
                 keys = title_keys[offset : offset + limit]
                 if len(keys) < limit:
+                    cursor.execute("SET LOCAL enable_bitmapscan = off")
                     cursor.execute(
-                        f"SELECT rank_key FROM portal_searchentry WHERE {base} AND kind = %s "
-                        f"AND string_to_array(tokens || '', ' ') @> %s::text[] AND {recheck} AND NOT ({title_hit}) "
-                        "ORDER BY date DESC, rank_key DESC LIMIT %s OFFSET %s",
+                        f"{walk} AND {recheck} AND NOT ({title_hit}) "
+                        "ORDER BY e.date DESC, e.rank_key DESC LIMIT %s OFFSET %s",
                         [
                             *base_params,
                             kind.key,
-                            self.tokens,
                             *recheck_params,
                             *title_params,
                             limit - len(keys),
@@ -492,6 +556,7 @@ class _PostgresBackend:
                         ],
                     )
                     keys += [row[0] for row in cursor.fetchall()]
+                cursor.execute("SET LOCAL enable_bitmapscan = on")
                 out[kind.key] = keys
         return out
 
@@ -507,7 +572,8 @@ def _spans(text: str, words: list[str]) -> tuple[str, list[tuple[int, int]]]:
         start = normalized.find(word)
         while start != -1:
             end = start + len(word)
-            spans.append((index[start], index[end - 1] + 1))
+            # A match ends where the next normalised character's original begins.
+            spans.append((index[start], index[end] if end < len(index) else len(text)))
             start = normalized.find(word, end)
     spans.sort()
     merged: list[tuple[int, int]] = []

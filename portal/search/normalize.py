@@ -59,6 +59,11 @@ def normalize_with_map(text: str) -> tuple[str, list[int]]:
 
     Used to put <mark> around the original characters of a match found in normalised text.
     """
+    whole = normalize(text)
+    if len(whole) == len(text) and not _UNWANTED.search(text):
+        # The usual case (Japanese and ASCII text): one character for one. Checked per character
+        # only where NFKC joins or splits characters.
+        return whole, list(range(len(text)))
     out: list[str] = []
     index: list[int] = []
     i = 0

@@ -72,7 +72,7 @@ def breadcrumbs(items):
 
 @register.simple_tag
 def hit_count(count, bound=""):
-    """A number of search results as people read it: 12 件, 約 12,000 件, 10,000 件以上."""
+    """A number of search results as people read it: 12 件, 約 1,200 件, 10,000 件以上."""
     n = number_format(count, force_grouping=True)
     if bound == "about":
         return _("約 %(n)s 件") % {"n": n}
