@@ -8,10 +8,11 @@ from portal.search.registry import Kind
 
 
 def document(initiative: Initiative, language: str):
+    body = markdown_text(initiative.body)
+    # A one-paragraph program's body opens with its summary: index (and show) it once.
+    summary = None if " ".join(initiative.summary.split()) in " ".join(body.split()) else initiative.summary
     return publishable_document(
-        initiative,
-        title=initiative.title,
-        parts=[initiative.short_name, initiative.summary, markdown_text(initiative.body), initiative.office],
+        initiative, title=initiative.title, parts=[initiative.short_name, summary, body, initiative.office]
     )
 
 

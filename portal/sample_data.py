@@ -173,7 +173,7 @@ def generate_news(count: int, *, seed: int = 1, batch: int = 1000, progress=None
     while existing + made < count:
         n = min(batch, count - existing - made)
         objs = NewsItem.objects.bulk_create(sample_news(n, seed=seed, start=existing + made))
-        engine.index_objects(kind, objs)
+        engine.index_objects(kind, objs, replace=False)
         made += n
         if progress:
             progress(existing + made, count)

@@ -141,15 +141,20 @@ def documents_for(kind: registry.Kind, obj) -> list[tuple[str, registry.Document
     return out
 
 
-def index_objects(kind: registry.Kind, objs) -> int:
-    """(Re)index objects of one kind; an object whose documents() gives None leaves the index."""
+def index_objects(kind: registry.Kind, objs, *, replace: bool = True) -> int:
+    """(Re)index objects of one kind; an object whose documents() gives None leaves the index.
+
+    ``replace=False`` skips removing old entries, for objects known to have none (a rebuild after
+    clear(), freshly made sample data).
+    """
     from portal.models import SearchEntry
 
     objs = list(objs)
     if not objs:
         return 0
     with transaction.atomic():
-        _remove(SearchEntry.objects.filter(kind=kind.key, object_id__in=[o.pk for o in objs]))
+        if replace:
+            _remove(SearchEntry.objects.filter(kind=kind.key, object_id__in=[o.pk for o in objs]))
         entries = [_entry(kind, obj, language, doc) for obj in objs for language, doc in documents_for(kind, obj)]
         _write(entries)
     return len(entries)
@@ -162,16 +167,14 @@ def remove_object(kind: registry.Kind, pk) -> None:
         _remove(SearchEntry.objects.filter(kind=kind.key, object_id=pk))
 
 
-def clear(kind: registry.Kind | None = None) -> None:
-    from portal.models import SearchEntry
+def clear(kind: registry.Kind) -> None:
+    """Empty the index of one kind (before a rebuild)."""
+    from portal.models import SearchEntry, SearchTokens
 
     with transaction.atomic():
-        entries = SearchEntry.objects.all() if kind is None else SearchEntry.objects.filter(kind=kind.key)
-        if kind is None and not is_postgresql():
-            with connection.cursor() as cursor:
-                for language in LANGUAGES:
-                    table = fts_table(language)
-                    cursor.execute(f"INSERT INTO {table}({table}) VALUES ('delete-all')")
+        entries = SearchEntry.objects.filter(kind=kind.key)
+        if is_postgresql():
+            SearchTokens.objects.filter(kind=kind.key).delete()
             entries.delete()
         else:
             _remove(entries)

@@ -12,21 +12,18 @@ def rebuild(*, kinds=None, progress=None) -> int:
     selected = [k for k in registry.kinds() if kinds is None or k.key in kinds]
     total = sum(k.queryset().count() for k in selected)
     done = written = 0
-    if kinds is None:
-        engine.clear()
     for kind in selected:
-        if kinds is not None:
-            engine.clear(kind)
+        engine.clear(kind)
         batch = []
         for obj in kind.queryset().order_by("pk").iterator(chunk_size=BATCH):
             batch.append(obj)
             if len(batch) == BATCH:
-                written += engine.index_objects(kind, batch)
+                written += engine.index_objects(kind, batch, replace=False)
                 done += len(batch)
                 batch = []
                 if progress:
                     progress(done, total)
-        written += engine.index_objects(kind, batch)
+        written += engine.index_objects(kind, batch, replace=False)
         done += len(batch)
         if progress:
             progress(done, total)
