@@ -4,7 +4,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from modeltranslation.admin import TranslationAdmin
 
-from portal.models import Municipality, NewsItem, Page, Prefecture
+from portal.models import Municipality, NewsItem, Page, Prefecture, Theme
 
 admin.site.site_header = _("地域力創造ポータル 管理画面")
 admin.site.site_title = _("地域力創造ポータル 管理")
@@ -71,3 +71,10 @@ class MunicipalityAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(Theme)
+class ThemeAdmin(TranslationAdmin):
+    list_display = ("name", "key", "order")
+    list_filter = ("order",)
+    search_fields = ("name_ja", "name_en", "key")

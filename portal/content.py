@@ -178,3 +178,88 @@ def load_news(apps, schema_editor=None) -> None:
             initiative=initiative,
             **translated(NewsItem, data, ("title", "summary", "body")),
         )
+
+
+def load_themes(apps, schema_editor=None) -> None:
+    Theme = apps.get_model("portal", "Theme")
+    for data in read_json("themes.json"):
+        if not Theme.objects.filter(key=data["key"]).exists():
+            Theme.objects.create(key=data["key"], order=data["order"], **translated(Theme, data, ("name",)))
+
+
+def load_schemes(apps, schema_editor=None) -> None:
+    Scheme = apps.get_model("casestudies", "Scheme")
+    for data in read_json("schemes.json"):
+        if not Scheme.objects.filter(key=data["key"]).exists():
+            Scheme.objects.create(key=data["key"], order=data["order"], **translated(Scheme, data, ("name",)))
+
+
+CASE_TEXT_FIELDS = (
+    "title",
+    "subtitle",
+    "organisation",
+    "summary",
+    "purpose",
+    "activities",
+    "results",
+    "lessons",
+    "sustainability",
+)
+
+
+def load_sample_cases(apps, schema_editor=None) -> None:
+    """The sample case studies (invented, is_sample=True) that make every filter meaningful."""
+    CaseStudy = apps.get_model("casestudies", "CaseStudy")
+    CaseFigure = apps.get_model("casestudies", "CaseFigure")
+    Municipality = apps.get_model("portal", "Municipality")
+    Theme = apps.get_model("portal", "Theme")
+    Scheme = apps.get_model("casestudies", "Scheme")
+    Prefecture = apps.get_model("portal", "Prefecture")
+    themes = {t.key: t for t in Theme.objects.all()}
+    schemes = {s.key: s for s in Scheme.objects.all()}
+    for data in read_json("sample_casestudies.json"):
+        if CaseStudy.objects.filter(slug=data["slug"]).exists():
+            continue
+        municipalities = list(Municipality.objects.filter(code__in=data["municipalities"]))
+        first = next(m for m in municipalities if m.code == data["municipalities"][0])
+        prefecture = Prefecture.objects.get(code=first.prefecture_id)
+        population = data.get("population")
+        case = CaseStudy.objects.create(
+            slug=data["slug"],
+            state="published",
+            published_at=_published_at(data),
+            is_sample=True,
+            prefecture=prefecture,
+            region=prefecture.region,
+            fiscal_year_start=data["fiscal_year_start"],
+            fiscal_year_end=data.get("fiscal_year_end"),
+            organisation_kana=data.get("organisation_kana", ""),
+            population=population,
+            population_band=_population_band(population),
+            population_date=data.get("population_date"),
+            edition=data["edition"],
+            award={"総務大臣賞": "minister", "優秀賞": "excellence"}.get(data.get("award", ""), ""),
+            keywords_ja="、".join(data.get("keywords", {}).get("ja", [])),
+            keywords_en=", ".join(data.get("keywords", {}).get("en", [])),
+            keywords="、".join(data.get("keywords", {}).get("ja", [])),
+            **translated(CaseStudy, data, CASE_TEXT_FIELDS),
+        )
+        case.municipalities.set(municipalities)
+        case.themes.set([themes[k] for k in data.get("themes", []) if k in themes])
+        case.schemes.set([schemes[k] for k in data.get("schemes", []) if k in schemes])
+        for position, figure in enumerate(data.get("figures", []), start=1):
+            CaseFigure.objects.create(
+                case=case,
+                value=figure["value"],
+                order=position * 10,
+                **translated(CaseFigure, figure, ("label", "unit")),
+            )
+
+
+def _population_band(population: int | None) -> str:
+    if population is None:
+        return ""
+    for limit, band in ((5_000, "u5k"), (10_000, "5k-10k"), (50_000, "10k-50k"), (200_000, "50k-200k")):
+        if population < limit:
+            return band
+    return "200k"

@@ -107,6 +107,23 @@ class Municipality(models.Model):
         return f"{self.parent.name}{self.name}" if self.kind == MunicipalityKind.WARD and self.parent_id else self.name
 
 
+class Theme(models.Model):
+    """A field of regional policy (the 13 fields of 地域力創造アドバイザー): one taxonomy shared by
+    case studies and experts, so that they cross-link."""
+
+    key = models.SlugField(_("キー"), max_length=40, unique=True)
+    name = models.CharField(_("名称"), max_length=100)
+    order = models.PositiveSmallIntegerField(_("表示順"), default=100)
+
+    class Meta:
+        ordering = ["order", "key"]
+        verbose_name = _("テーマ")
+        verbose_name_plural = _("テーマ")
+
+    def __str__(self):
+        return self.name
+
+
 class Page(Publishable):
     """A site page editors keep in admin: about, accessibility, privacy, terms, contact."""
 

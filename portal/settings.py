@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "django.contrib.sitemaps",
     "portal",
     "initiatives",
+    "casestudies",
 ]
 
 MIDDLEWARE = [

@@ -15,7 +15,14 @@ class I18nSitemap(Sitemap):
 
 class StaticSitemap(I18nSitemap):
     def items(self):
-        return ["portal:home", "initiatives:list", "portal:news_list", "portal:search", "portal:site_map"]
+        return [
+            "portal:home",
+            "initiatives:list",
+            "casestudies:list",
+            "portal:news_list",
+            "portal:search",
+            "portal:site_map",
+        ]
 
     def location(self, item):
         return reverse(item)
@@ -24,6 +31,16 @@ class StaticSitemap(I18nSitemap):
 class InitiativeSitemap(I18nSitemap):
     def items(self):
         return Initiative.objects.published().only("slug", "updated_at").order_by("order", "id")
+
+    def lastmod(self, obj):
+        return obj.updated_at
+
+
+class CaseStudySitemap(I18nSitemap):
+    def items(self):
+        from casestudies.models import CaseStudy
+
+        return CaseStudy.objects.published().only("slug", "updated_at").order_by("-edition", "id")
 
     def lastmod(self, obj):
         return obj.updated_at
@@ -48,6 +65,7 @@ class NewsSitemap(I18nSitemap):
 SITEMAPS = {
     "static": StaticSitemap,
     "initiatives": InitiativeSitemap,
+    "casestudies": CaseStudySitemap,
     "pages": PageSitemap,
     "news": NewsSitemap,
 }

@@ -1,6 +1,6 @@
 from modeltranslation.translator import TranslationOptions, register
 
-from portal.models import NewsItem, Page
+from portal.models import NewsItem, Page, Theme
 
 
 @register(Page)
@@ -11,3 +11,8 @@ class PageTranslation(TranslationOptions):
 @register(NewsItem)
 class NewsItemTranslation(TranslationOptions):
     fields = ("title", "summary", "body")
+
+
+@register(Theme)
+class ThemeTranslation(TranslationOptions):
+    fields = ("name",)

@@ -197,6 +197,9 @@ QUERY_PATHS = [
     "/en/search/?q=nothing-like-this",
     "/news/?q=%E3%83%9D%E3%83%BC%E3%82%BF%E3%83%AB",  # ポータル
     "/initiatives/?q=%E5%A4%A7%E5%AD%A6",  # 大学
+    "/casestudies/?q=%E7%A7%BB%E4%BD%8F&region=chubu&theme=migration&sort=kana",  # 移住, filters, chips
+    "/casestudies/?pop=u5k&year=2020&region=nowhere",  # an unknown value, ignored with a notice
+    "/en/casestudies/?theme=tourism&page=1",
     "/en/initiatives/?q=university",
 ]
 

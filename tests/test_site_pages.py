@@ -31,7 +31,7 @@ from portal.publishing import PublishState
 
 BREADCRUMB_LABEL = {"ja": "現在位置", "en": "You are here"}
 HOME_PATHS = {"/", "/en/"}
-STATIC_SITEMAP_ITEMS = 5  # home, initiative list, news list, search, site map
+STATIC_SITEMAP_ITEMS = 6  # home, initiative list, case list, news list, search, site map
 OTHER_LANGUAGE = {"ja": "en", "en": "ja"}
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
 MAX_TABS = 60
@@ -53,8 +53,13 @@ def fail_with(problems: list[str], what: str) -> None:
 
 @pytest.mark.django_db
 def test_sitemap_lists_every_public_page_in_both_languages(sitemap_entries):
+    from casestudies.models import CaseStudy
+
     published = (
-        Initiative.objects.published().count() + Page.objects.published().count() + NewsItem.objects.published().count()
+        Initiative.objects.published().count()
+        + Page.objects.published().count()
+        + NewsItem.objects.published().count()
+        + CaseStudy.objects.published().count()
     )
     assert published >= 10 + 5 + 3, "the shipped content (10 programs, 5 site pages, 3 news) is missing"
     paths = [entry.path for entry in sitemap_entries]

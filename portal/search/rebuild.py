@@ -43,12 +43,16 @@ def progress_bar(stream=sys.stderr, width=40):
 
 
 def build_if_empty(sender=None, **kwargs) -> None:
-    """After migrate: a database whose index is empty gets one (the content loaded by migrations)."""
+    """After migrate: each kind whose content has no index entries yet (content loaded by data
+    migrations, which write through historical models and send no signals) gets indexed."""
     from django.db import DEFAULT_DB_ALIAS
 
     from portal.models import SearchEntry
 
     if kwargs.get("using", DEFAULT_DB_ALIAS) != DEFAULT_DB_ALIAS:
         return
-    if not SearchEntry.objects.exists() and any(k.queryset().exists() for k in registry.kinds()):
-        rebuild()
+    missing = [
+        k.key for k in registry.kinds() if k.queryset().exists() and not SearchEntry.objects.filter(kind=k.key).exists()
+    ]
+    if missing:
+        rebuild(kinds=missing)

@@ -79,3 +79,16 @@ def hit_count(count, bound=""):
     if bound == "at_least":
         return _("%(n)s 件以上") % {"n": n}
     return _("%(n)s 件") % {"n": n}
+
+
+@register.simple_tag
+def json_ld(data):
+    """A <script type="application/ld+json"> data block (not run, so the CSP allows it)."""
+    import json
+
+    from django.utils.html import _json_script_escapes
+    from django.utils.safestring import mark_safe
+
+    text = json.dumps({k: v for k, v in data.items() if v is not None}, ensure_ascii=False)
+    safe = mark_safe(text.translate(_json_script_escapes))  # noqa: S308 - <, > and & escaped as in json_script
+    return format_html('<script type="application/ld+json">{}</script>', safe)

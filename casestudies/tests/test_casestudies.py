@@ -1,0 +1,158 @@
+import json
+import re
+
+import pytest
+from django.test import Client
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from casestudies.models import CaseStudy, PopulationBand
+from portal.models import Municipality, Theme
+
+pytestmark = pytest.mark.django_db
+
+
+def option_count(html, select_id, value):
+    select = re.search(rf'<select id="{select_id}".*?</select>', html, re.S).group(0)
+    match = re.search(rf'<option value="{re.escape(value)}"[^>]*>[^<]*\((\d+)\)</option>', select)
+    return int(match.group(1)) if match else None
+
+
+def test_sample_cases_cover_every_filter():
+    cases = CaseStudy.objects.published()
+    assert cases.count() >= 60
+    assert all(c.is_sample for c in cases)
+    assert cases.values("region").distinct().count() == 8
+    assert cases.values("prefecture").distinct().count() >= 35
+    assert cases.values("population_band").distinct().count() == len(PopulationBand.values)
+    for theme in Theme.objects.all():
+        assert theme.case_studies.count() >= 5, theme.key
+    for case in cases:
+        assert case.title_en and case.summary_en
+        assert case.municipalities.exists()
+
+
+def test_facet_counts_apply_the_other_filters(client):
+    html = client.get("/casestudies/", {"theme": "tourism"}).content.decode()
+    tourism = CaseStudy.objects.published().filter(themes__key="tourism")
+    for region in ("kanto", "kyushu_okinawa"):
+        assert option_count(html, "case-region", region) == tourism.filter(region=region).count()
+    # The theme facet ignores the theme filter itself.
+    assert option_count(html, "case-theme", "migration") == CaseStudy.objects.filter(themes__key="migration").count()
+    assert f"該当する事例: {tourism.count()} 件" in html
+
+
+def test_year_filter_matches_the_years_of_the_work(client):
+    html = client.get("/casestudies/", {"year": "2020"}).content.decode()
+    expected = [
+        c for c in CaseStudy.objects.published() if c.fiscal_year_start <= 2020 and (c.fiscal_year_end or 9999) >= 2020
+    ]
+    assert f"該当する事例: {len(expected)} 件" in html
+
+
+def test_population_band_follows_the_population():
+    municipality = Municipality.objects.get(code="011002")
+    case = CaseStudy(
+        slug="x",
+        title_ja="x",
+        summary_ja="x",
+        fiscal_year_start=2020,
+        edition=2024,
+        prefecture_id="01",
+        organisation_ja="x",
+        population=4999,
+    )
+    case.save()
+    case.municipalities.set([municipality])
+    assert case.population_band == PopulationBand.UNDER_5K and case.region == "hokkaido"
+    case.population = 200_000
+    case.save()
+    assert case.population_band == PopulationBand.OVER_200K
+
+
+def test_keyword_and_chips_and_shareable_url(client):
+    response = client.get("/casestudies/", {"q": "移住", "theme": "migration"})
+    html = response.content.decode()
+    assert "キーワード: 移住" in html and "テーマ: 移住・定住促進" in html
+    assert 'href="?theme=migration"' in html  # removing the keyword keeps the theme
+    assert 'href="?q=%E7%A7%BB%E4%BD%8F"' in html  # removing the theme keeps the keyword
+
+
+def test_unknown_values_are_ignored_with_a_notice(client):
+    response = client.get(
+        "/casestudies/", {"region": "atlantis", "theme": "x", "year": "1800", "pop": "huge", "sort": "?"}
+    )
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "無視しました" in html and "地方" in html
+    assert f"該当する事例: {CaseStudy.objects.published().count()} 件" in html
+    english = client.get("/en/casestudies/", {"pref": "99"}).content.decode()
+    assert "were ignored: Prefecture" in english
+
+
+def test_out_of_range_page_is_404(client):
+    assert client.get("/casestudies/", {"page": "999"}).status_code == 404
+    assert client.get("/casestudies/", {"page": "x"}).status_code == 404
+
+
+def test_detail_page_shows_every_field_and_json_ld(client):
+    case = CaseStudy.objects.published().filter(figures__isnull=False).first()
+    html = client.get(case.get_absolute_url()).content.decode()
+    for heading in ("概要", "目的", "取組内容", "成果", "学んだこと", "持続させる仕組み"):
+        assert f">{heading}</h2>" in html
+    assert "サンプルデータ" in html
+    data = json.loads(re.search(r'<script type="application/ld\+json">(.*?)</script>', html, re.S).group(1))
+    assert data["headline"] == case.title_ja and data["@type"] == "Article"
+    municipality = case.municipalities.first()
+    if municipality.url:
+        assert municipality.url in html
+
+
+def test_search_finds_cases(client):
+    html = client.get("/search/", {"q": "地域おこし協力隊"}).content.decode()
+    assert 'id="kind-casestudy"' in html and "サンプルデータ" in html
+
+
+def test_list_queries_do_not_grow_with_the_data(client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries(params):
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get("/casestudies/", params).status_code == 200
+        return len([q for q in ctx.captured_queries if "SAVEPOINT" not in q["sql"]])
+
+    params = [{}, {"theme": "tourism", "region": "chubu", "year": "2021", "pop": "10k-50k", "sort": "kana"}]
+    small = [queries(p) for p in params]
+    template = CaseStudy.objects.published().first()
+    themes = list(template.themes.all())
+    for i in range(40):
+        extra = CaseStudy.objects.create(
+            slug=f"extra-{i}",
+            title_ja=f"追加の事例{i}",
+            summary_ja="概要",
+            fiscal_year_start=2018,
+            edition=2022,
+            prefecture=template.prefecture,
+            organisation_ja="町",
+            population=12000 + i,
+            state="published",
+        )
+        extra.themes.set(themes)
+        extra.municipalities.set(template.municipalities.all())
+    assert [queries(p) for p in params] == small
+    assert max(small) <= 10, small
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    params=st.dictionaries(
+        st.sampled_from(["q", "region", "pref", "theme", "year", "pop", "sort", "page", "x"]),
+        st.text(max_size=30),
+        max_size=6,
+    ),
+    lang=st.sampled_from(["", "/en"]),
+)
+def test_no_query_string_gives_a_server_error(params, lang):
+    response = Client(raise_request_exception=False).get(f"{lang}/casestudies/", params)
+    assert response.status_code in (200, 404)
