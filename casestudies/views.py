@@ -136,3 +136,16 @@ def case_detail(request, slug):
         "json_ld": json_ld(request, case),
     }
     return preview_response(render(request, "casestudies/detail.html", context), case)
+
+
+@require_safe
+def opendata_page(request):
+    from casestudies.opendata import FIELDS
+
+    context = {
+        "fields": FIELDS,
+        "example_url": request.build_absolute_uri(reverse("casestudies:export_csv_excel"))
+        + "?region=chubu&theme=tourism",
+        "breadcrumbs": [(_("地域力創造優良事例集"), reverse("casestudies:list")), (_("オープンデータ"), None)],
+    }
+    return render(request, "casestudies/opendata.html", context)

@@ -19,6 +19,7 @@ class StaticSitemap(I18nSitemap):
             "portal:home",
             "initiatives:list",
             "casestudies:list",
+            "casestudies:opendata",
             "portal:news_list",
             "portal:search",
             "portal:site_map",

@@ -31,7 +31,7 @@ from portal.publishing import PublishState
 
 BREADCRUMB_LABEL = {"ja": "現在位置", "en": "You are here"}
 HOME_PATHS = {"/", "/en/"}
-STATIC_SITEMAP_ITEMS = 6  # home, initiative list, case list, news list, search, site map
+STATIC_SITEMAP_ITEMS = 7  # home, programs, cases, open data, news, search, site map
 OTHER_LANGUAGE = {"ja": "en", "en": "ja"}
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
 MAX_TABS = 60

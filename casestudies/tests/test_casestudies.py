@@ -156,3 +156,42 @@ def test_list_queries_do_not_grow_with_the_data(client):
 def test_no_query_string_gives_a_server_error(params, lang):
     response = Client(raise_request_exception=False).get(f"{lang}/casestudies/", params)
     assert response.status_code in (200, 404)
+
+
+def body(response):
+    return b"".join(response.streaming_content) if response.streaming else response.content
+
+
+def test_csv_for_excel_has_a_bom_and_follows_the_filters(client):
+    import csv
+    import io
+
+    response = client.get("/casestudies/export.csv", {"theme": "tourism", "region": "chubu"})
+    data = body(response)
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert data.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+    expected = CaseStudy.objects.published().filter(themes__key="tourism", region="chubu")
+    assert {r["id"] for r in rows} == set(expected.values_list("slug", flat=True))
+    assert all("tourism" in r["themes"].split("|") for r in rows)
+    plain = body(client.get("/casestudies/export-utf8.csv"))
+    assert not plain.startswith(b"\xef\xbb\xbf")
+    assert len(list(csv.reader(io.StringIO(plain.decode("utf-8"))))) == CaseStudy.objects.published().count() + 1
+
+
+def test_json_and_atom_follow_the_filters(client):
+    data = json.loads(body(client.get("/casestudies/export.json", {"pop": "u5k"})))
+    assert "PDL1.0" in data["licence"]
+    assert len(data["cases"]) == CaseStudy.objects.published().filter(population_band="u5k").count()
+    assert all(c["is_sample"] == "true" for c in data["cases"])
+    atom = body(client.get("/casestudies/feed.atom", {"theme": "disaster"})).decode()
+    assert atom.count("<entry>") == CaseStudy.objects.published().filter(themes__key="disaster").count()
+    assert "防災減災・危機管理" in atom
+
+
+def test_drafts_never_leave_in_open_data(client):
+    case = CaseStudy.objects.published().first()
+    case.state = "draft"
+    case.save()
+    assert case.slug.encode() not in body(client.get("/casestudies/export-utf8.csv"))
+    assert case.slug.encode() not in body(client.get("/casestudies/export.json"))

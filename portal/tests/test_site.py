@@ -88,7 +88,7 @@ def test_sitemap_lists_both_languages_with_alternates(client):
     xml = client.get("/sitemap.xml").content.decode()
     assert "/en/initiatives/ikigaku-renkei/" in xml
     assert 'hreflang="x-default"' in xml
-    assert xml.count("<url>") >= 2 * (10 + 5 + 3 + 5)
+    assert xml.count("<url>") >= 2 * (10 + 5 + 3 + 7)
 
 
 def test_robots_txt(client):
