@@ -9,7 +9,7 @@ from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
-from casestudies import selectors
+from casestudies import japan_map, selectors
 from casestudies.models import CaseStudy, PopulationBand
 from portal.i18n import shows_japanese_fallback
 from portal.models import Region, Theme
@@ -64,7 +64,15 @@ def case_list(request):
         chips.append((_("年度"), _("%(year)s年度") % {"year": filters.year}, urlencode(filters.as_params(year=""))))
     if filters.pop:
         chips.append((_("人口規模"), PopulationBand(filters.pop).label, urlencode(filters.as_params(pop=""))))
+    map_tiles = japan_map.tiles(
+        facets["prefs"],
+        selected=filters.pref,
+        href=lambda code: "?" + urlencode(filters.as_params(pref=code, region="")),
+    )
     context = {
+        "map_tiles": map_tiles,
+        "map_width": japan_map.WIDTH,
+        "map_height": japan_map.HEIGHT,
         "filters": filters,
         "q": filters.query.raw,
         "page_obj": page,

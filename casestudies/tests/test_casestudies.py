@@ -195,3 +195,15 @@ def test_drafts_never_leave_in_open_data(client):
     case.save()
     assert case.slug.encode() not in body(client.get("/casestudies/export-utf8.csv"))
     assert case.slug.encode() not in body(client.get("/casestudies/export.json"))
+
+
+def test_prefecture_map_links_add_the_filter_and_has_a_table_twin(client):
+    html = client.get("/casestudies/", {"theme": "tourism"}).content.decode()
+    svg = re.search(r"<svg class=\"japan-map__svg\".*?</svg>", html, re.S).group(0)
+    assert svg.count("<a ") == 47
+    assert 'role="group" aria-labelledby="japan-map-caption"' in svg
+    okinawa = CaseStudy.objects.published().filter(themes__key="tourism", prefecture_id="47").count()
+    assert f'<a href="?pref=47&amp;theme=tourism" aria-label="沖縄県 {okinawa}件"' in svg
+    assert re.search(r'<th scope="row"><a href="\?pref=47&amp;theme=tourism">沖縄県</a></th><td>\d+</td>', html)
+    chosen = client.get("/casestudies/", {"theme": "tourism", "pref": "47"}).content.decode()
+    assert 'aria-current="true"' in re.search(r"<svg.*?</svg>", chosen, re.S).group(0)
