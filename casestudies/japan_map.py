@@ -84,8 +84,8 @@ def shade(count: int, top: int) -> int:
 
 
 def tiles(prefectures, *, selected: str, href) -> list[Tile]:
-    """``prefectures``: objects with code, display_name, short_label and n (the count);
-    ``href(code)`` gives the tile's link."""
+    """``prefectures``: objects with code, display_name and n (the count); ``href(code)`` gives the
+    tile's link. The tile shows the whole name, so that the link's name holds what it shows."""
     top = max((p.n for p in prefectures), default=0)
     out = []
     for p in prefectures:
@@ -95,7 +95,7 @@ def tiles(prefectures, *, selected: str, href) -> list[Tile]:
             Tile(
                 code=p.code,
                 name=p.display_name,
-                short=p.short_label,
+                short=p.display_name,
                 count=p.n,
                 x=col * (TILE + GAP),
                 y=row * (TILE + GAP),

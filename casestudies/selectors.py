@@ -130,7 +130,7 @@ def facets(filters: Filters, *, language: str, ids: list[int] | None) -> dict:
         .values_list("region", "n")
     )
     prefs = list(
-        Prefecture.objects.only("code", "name", "name_en", "short_name", "region").annotate(
+        Prefecture.objects.only("code", "name", "name_en", "region").annotate(
             n=Count(
                 "case_studies", filter=Q(case_studies__in=filtered(filters, language=language, skip="pref", ids=ids))
             )

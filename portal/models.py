@@ -63,13 +63,6 @@ class Prefecture(models.Model):
 
         return self.name_en if get_language() == "en" else self.name
 
-    @property
-    def short_label(self) -> str:
-        """What fits a map tile: 北海道, 青森, … / Hokkaido, Aomori, …"""
-        from django.utils.translation import get_language
-
-        return self.name_en if get_language() == "en" else self.short_name
-
 
 class MunicipalityKind(models.TextChoices):
     CITY = "city", _("市")
