@@ -8,6 +8,7 @@ the themes of regional policy, so that search and filters behave as on real cont
 import datetime as dt
 import random
 
+from django.db import transaction
 from django.utils import timezone
 
 THEMES = [
@@ -174,6 +175,117 @@ def generate_news(count: int, *, seed: int = 1, batch: int = 1000, progress=None
         n = min(batch, count - existing - made)
         objs = NewsItem.objects.bulk_create(sample_news(n, seed=seed, start=existing + made))
         engine.index_objects(kind, objs, replace=False)
+        made += n
+        if progress:
+            progress(existing + made, count)
+    return made
+
+
+def sample_cases(count: int, *, seed: int = 1, start: int = 0):
+    """``count`` unsaved sample CaseStudy objects and, for each, its municipality and theme keys."""
+    from casestudies.models import Award, CaseStudy, PopulationBand
+    from portal.models import Municipality
+
+    rng = random.Random(seed * 7_000_003 + start)  # noqa: S311 - invented text, repeatable by seed; not security
+    places = list(
+        Municipality.objects.exclude(kind="ward").values_list("code", "prefecture_id", "prefecture__name", "name")
+    )
+    regions = dict(Municipality.objects.values_list("prefecture_id", "prefecture__region").distinct())
+    theme_keys = [
+        "economy",
+        "downtown",
+        "living",
+        "environment",
+        "disaster",
+        "tourism",
+        "related_population",
+        "migration",
+        "birthrate",
+        "childcare",
+        "human_resources",
+        "management",
+        "promotion",
+    ]
+    now = timezone.now()
+    out = []
+    for i in range(start, start + count):
+        code, pref_code, pref_name, city = rng.choice(places)
+        place = f"{pref_name}{city}"
+        subject = rng.choice(SUBJECTS)
+        first = rng.randint(2008, 2025)
+        population = rng.choice(
+            [
+                rng.randint(800, 4999),
+                rng.randint(5000, 9999),
+                rng.randint(10000, 49999),
+                rng.randint(50000, 199999),
+                rng.randint(200000, 900000),
+            ]
+        )
+        case = CaseStudy(
+            slug=f"sample-bench-case-{i}",
+            title_ja=f"【サンプル】{city}の{subject}",
+            title_en=f"[Sample] The {rng.choice(EN_SUBJECTS)} of {city}",
+            subtitle_ja=japanese_text(rng, place, 1, subject),
+            organisation_ja=f"{city} 企画課",
+            organisation_kana="さんぷる",
+            summary_ja=japanese_text(rng, place, 3, subject),
+            summary_en=f"Sample data. An invented case study of a {rng.choice(EN_SUBJECTS)} project in {city}.",
+            purpose_ja=japanese_text(rng, place, 2, subject),
+            activities_ja=japanese_text(rng, place, 8, subject),
+            results_ja=japanese_text(rng, place, 2, subject),
+            lessons_ja=japanese_text(rng, place, 2, subject),
+            sustainability_ja=japanese_text(rng, place, 2, subject),
+            fiscal_year_start=first,
+            fiscal_year_end=rng.choice([None, min(2026, first + rng.randint(0, 6))]),
+            prefecture_id=pref_code,
+            region=regions[pref_code],
+            population=population,
+            population_band=PopulationBand.for_population(population),
+            edition=rng.randint(max(first, 2012), 2026),
+            award=rng.choice([Award.NONE] * 9 + [Award.MINISTER, Award.EXCELLENCE]),
+            state="published",
+            published_at=now - dt.timedelta(minutes=rng.randint(60, 60 * 24 * 365 * 8)),
+            is_sample=True,
+        )
+        out.append((case, [code], rng.sample(theme_keys, rng.randint(1, 3))))
+    return out
+
+
+def generate_cases(count: int, *, seed: int = 1, batch: int = 1000, progress=None) -> int:
+    """Add sample case studies until there are ``count`` of them; index them in batches."""
+    from casestudies.models import CaseStudy
+    from portal.models import Theme
+    from portal.search import engine, registry
+
+    kind = registry.kind_for_key("casestudy")
+    themes = dict(Theme.objects.values_list("key", "pk"))
+    existing = CaseStudy.objects.filter(is_sample=True, slug__startswith="sample-bench-case-").count()
+    made = 0
+    while existing + made < count:
+        n = min(batch, count - existing - made)
+        rows = sample_cases(n, seed=seed, start=existing + made)
+        with transaction.atomic():
+            cases = CaseStudy.objects.bulk_create([case for case, _, _ in rows])
+            CaseStudy.municipalities.through.objects.bulk_create(
+                [
+                    CaseStudy.municipalities.through(casestudy_id=c.pk, municipality_id=m)
+                    for c, (_, ms, _) in zip(cases, rows, strict=True)
+                    for m in ms
+                ]
+            )
+            CaseStudy.themes.through.objects.bulk_create(
+                [
+                    CaseStudy.themes.through(casestudy_id=c.pk, theme_id=themes[t])
+                    for c, (_, _, ts) in zip(cases, rows, strict=True)
+                    for t in ts
+                ]
+            )
+            engine.index_objects(
+                kind,
+                CaseStudy.objects.filter(pk__in=[c.pk for c in cases]).prefetch_related("municipalities__parent"),
+                replace=False,
+            )
         made += n
         if progress:
             progress(existing + made, count)

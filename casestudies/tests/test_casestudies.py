@@ -207,3 +207,20 @@ def test_prefecture_map_links_add_the_filter_and_has_a_table_twin(client):
     assert re.search(r'<th scope="row"><a href="\?pref=47&amp;theme=tourism">沖縄県</a></th><td>\d+</td>', html)
     chosen = client.get("/casestudies/", {"theme": "tourism", "pref": "47"}).content.decode()
     assert 'aria-current="true"' in re.search(r"<svg.*?</svg>", chosen, re.S).group(0)
+
+
+def test_generated_sample_cases_are_marked_indexed_and_filterable(client):
+    from django.core.management import call_command
+
+    from portal.models import SearchEntry
+
+    call_command("generate_sample_data", "--cases", "150", verbosity=0)
+    generated = CaseStudy.objects.filter(slug__startswith="sample-bench-case-")
+    assert generated.count() == 150
+    assert all(c.is_sample and c.title_ja.startswith("【サンプル】") for c in generated)
+    assert SearchEntry.objects.filter(kind="casestudy", object_id__in=generated.values("pk")).count() == 300
+    assert all(c.municipalities.count() == 1 and c.themes.exists() for c in generated[:20])
+    call_command("generate_sample_data", "--cases", "150", verbosity=0)  # already there: nothing added
+    assert generated.count() == 150
+    html = client.get("/casestudies/", {"q": "サンプル", "pop": "u5k"}).content.decode()
+    assert "該当する事例:" in html
