@@ -3,7 +3,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from portal.documents import document_label, human_size, validate_document
+from portal.documents import DocumentFileMixin, validate_document
 from portal.images import SafeImageField, make_renditions
 from portal.publishing import Publishable
 
@@ -195,7 +195,7 @@ class CaseImage(models.Model):
             make_renditions(self.image)
 
 
-class CaseAttachment(models.Model):
+class CaseAttachment(DocumentFileMixin, models.Model):
     case = models.ForeignKey(CaseStudy, on_delete=models.CASCADE, related_name="attachments", verbose_name=_("事例"))
     title = models.CharField(_("資料名"), max_length=200)
     file = models.FileField(_("ファイル"), upload_to="casestudies/documents/", validators=[validate_document])
@@ -209,19 +209,3 @@ class CaseAttachment(models.Model):
 
     def __str__(self):
         return self.title
-
-    def save(self, *args, **kwargs):
-        if self.file:
-            try:
-                self.file_size = self.file.size
-            except (OSError, ValueError):
-                self.file_size = None
-        super().save(*args, **kwargs)
-
-    @property
-    def file_type(self) -> str:
-        return document_label(self.file.name)
-
-    @property
-    def size_label(self) -> str:
-        return human_size(self.file_size)

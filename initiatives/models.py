@@ -3,7 +3,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from portal.documents import document_label, human_size, validate_document
+from portal.documents import DocumentFileMixin, validate_document
 from portal.images import SafeImageField, make_renditions
 from portal.publishing import Publishable
 
@@ -120,7 +120,7 @@ class Meeting(models.Model):
         return self.title
 
 
-class InitiativeDocument(models.Model):
+class InitiativeDocument(DocumentFileMixin, models.Model):
     """A document (資料) of a program, or of one of its meetings."""
 
     initiative = models.ForeignKey(
@@ -148,23 +148,7 @@ class InitiativeDocument(models.Model):
     def __str__(self):
         return self.title
 
-    def save(self, *args, **kwargs):
-        if self.file:
-            try:
-                self.file_size = self.file.size
-            except (OSError, ValueError):
-                self.file_size = None
-        super().save(*args, **kwargs)
-
     def clean(self):
         super().clean()
         if self.meeting_id and self.initiative_id and self.meeting.initiative_id != self.initiative_id:
             raise ValidationError({"meeting": _("この取組の会議を選んでください。")})
-
-    @property
-    def file_type(self) -> str:
-        return document_label(self.file.name)
-
-    @property
-    def size_label(self) -> str:
-        return human_size(self.file_size)

@@ -58,3 +58,24 @@ def validate_document(file) -> None:
                 code="document_mismatch",
                 params={"suffix": suffix},
             )
+
+
+class DocumentFileMixin:
+    """What every attached-document model shares: ``file`` and ``file_size`` fields of its own,
+    the size recorded on save, and the type and size shown to readers (PDF・1.2MB)."""
+
+    def save(self, *args, **kwargs):
+        if self.file:
+            try:
+                self.file_size = self.file.size
+            except (OSError, ValueError):
+                self.file_size = None
+        super().save(*args, **kwargs)
+
+    @property
+    def file_type(self) -> str:
+        return document_label(self.file.name)
+
+    @property
+    def size_label(self) -> str:
+        return human_size(self.file_size)
