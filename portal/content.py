@@ -14,21 +14,12 @@ from pathlib import Path
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 LANGS = ("ja", "en")
 
-# JIS X 0401 prefecture numbers: the last number of each region.
-REGION_BOUNDS = (
-    (1, "hokkaido"),
-    (7, "tohoku"),
-    (14, "kanto"),
-    (23, "chubu"),
-    (30, "kinki"),
-    (35, "chugoku"),
-    (39, "shikoku"),
-    (47, "kyushu_okinawa"),
-)
-
 
 def region_for(number: int) -> str:
-    return next(region for last, region in REGION_BOUNDS if number <= last)
+    """The region key of prefecture number 1-47 (one rule: portal.models.Region.for_prefecture)."""
+    from portal.models import Region
+
+    return Region.for_prefecture(number).value
 
 
 def read_csv(name: str) -> list[dict]:
@@ -209,6 +200,8 @@ CASE_TEXT_FIELDS = (
 
 def load_sample_cases(apps, schema_editor=None) -> None:
     """The sample case studies (invented, is_sample=True) that make every filter meaningful."""
+    from casestudies.models import PopulationBand  # the enum only; rows go through historical models
+
     CaseStudy = apps.get_model("casestudies", "CaseStudy")
     CaseFigure = apps.get_model("casestudies", "CaseFigure")
     Municipality = apps.get_model("portal", "Municipality")
@@ -235,7 +228,7 @@ def load_sample_cases(apps, schema_editor=None) -> None:
             fiscal_year_end=data.get("fiscal_year_end"),
             organisation_kana=data.get("organisation_kana", ""),
             population=population,
-            population_band=_population_band(population),
+            population_band=PopulationBand.for_population(population),
             population_date=data.get("population_date"),
             edition=data["edition"],
             award={"総務大臣賞": "minister", "優秀賞": "excellence"}.get(data.get("award", ""), ""),
@@ -254,12 +247,3 @@ def load_sample_cases(apps, schema_editor=None) -> None:
                 order=position * 10,
                 **translated(CaseFigure, figure, ("label", "unit")),
             )
-
-
-def _population_band(population: int | None) -> str:
-    if population is None:
-        return ""
-    for limit, band in ((5_000, "u5k"), (10_000, "5k-10k"), (50_000, "10k-50k"), (200_000, "50k-200k")):
-        if population < limit:
-            return band
-    return "200k"

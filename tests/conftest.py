@@ -130,6 +130,18 @@ class FetchedPage:
     def __post_init__(self):
         self.name = self.name or self.path
 
+    @classmethod
+    def of(cls, path: str, response, *, lang: str | None = None, **extra) -> "FetchedPage":
+        """The page a response gave for ``path`` (its language from the path unless given)."""
+        return cls(
+            path=path,
+            lang=lang or language_of(path),
+            status=response.status_code,
+            headers=dict(response.headers),
+            html=response.content.decode(response.charset or "utf-8"),
+            **extra,
+        )
+
     @cached_property
     def facts(self) -> PageFacts:
         return PageFacts(self.html)
@@ -172,15 +184,7 @@ def site_pages(sitemap_urls, django_db_blocker) -> list[FetchedPage]:
     with django_db_blocker.unblock():
         for path in sitemap_urls:
             response = client.get(path)
-            pages.append(
-                FetchedPage(
-                    path=path,
-                    lang=language_of(path),
-                    status=response.status_code,
-                    headers=dict(response.headers),
-                    html=response.content.decode(response.charset or "utf-8"),
-                )
-            )
+            pages.append(FetchedPage.of(path, response))
     return pages
 
 
@@ -214,15 +218,7 @@ def query_pages(django_db_setup, django_db_blocker) -> list[FetchedPage]:
     with django_db_blocker.unblock():
         for path in QUERY_PATHS:
             response = client.get(path)
-            pages.append(
-                FetchedPage(
-                    path=path,
-                    lang=language_of(path),
-                    status=response.status_code,
-                    headers=dict(response.headers),
-                    html=response.content.decode(response.charset or "utf-8"),
-                )
-            )
+            pages.append(FetchedPage.of(path, response))
     return pages
 
 
@@ -239,17 +235,7 @@ def error_pages(django_db_setup, django_db_blocker) -> list[FetchedPage]:
     with django_db_blocker.unblock():
         for lang, path in NOT_FOUND_PATHS.items():
             response = client.get(path)
-            pages.append(
-                FetchedPage(
-                    path=path,
-                    lang=lang,
-                    status=response.status_code,
-                    headers=dict(response.headers),
-                    html=response.content.decode(response.charset or "utf-8"),
-                    name=f"404 {lang} {path}",
-                    expected_status=404,
-                )
-            )
+            pages.append(FetchedPage.of(path, response, lang=lang, name=f"404 {lang} {path}", expected_status=404))
         factory = RequestFactory()
         handlers = {
             400: lambda request: views.bad_request(request, exception=None),
@@ -263,15 +249,7 @@ def error_pages(django_db_setup, django_db_blocker) -> list[FetchedPage]:
                     request.LANGUAGE_CODE = lang
                     response = handler(request)
                 pages.append(
-                    FetchedPage(
-                        path=path,
-                        lang=lang,
-                        status=response.status_code,
-                        headers=dict(response.headers),
-                        html=response.content.decode(response.charset or "utf-8"),
-                        name=f"{status} {lang} (handler)",
-                        expected_status=status,
-                    )
+                    FetchedPage.of(path, response, lang=lang, name=f"{status} {lang} (handler)", expected_status=status)
                 )
     return pages
 
