@@ -7,6 +7,7 @@ class CasestudiesConfig(AppConfig):
     verbose_name = _("地域力創造優良事例集")
 
     def ready(self):
-        from casestudies import search
+        from casestudies import facets, search
 
         search.register()
+        facets.connect()

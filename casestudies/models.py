@@ -209,3 +209,36 @@ class CaseAttachment(DocumentFileMixin, models.Model):
 
     def __str__(self):
         return self.title
+
+
+class FacetCell(models.Model):
+    """How many public cases share a prefecture, population band, theme and fiscal year.
+
+    The list's facet counts read these few thousand rows instead of counting 100,000 cases on
+    every request. ``theme`` 0 and ``year`` 0 mean "any": each case counts once there. The rows are
+    rebuilt from the cases after every change and whenever a scheduled case goes public or the
+    fiscal year turns (casestudies/facets.py, docs/decisions/0007-case-study-facets.md).
+    """
+
+    prefecture = models.CharField(max_length=2)
+    band = models.CharField(max_length=16, blank=True)
+    theme = models.IntegerField()
+    year = models.SmallIntegerField()
+    n = models.IntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["theme", "year", "prefecture", "band", "n"], name="case_facet_idx")]
+
+    def __str__(self):
+        return f"{self.prefecture} {self.band or '-'} theme {self.theme} year {self.year}: {self.n}"
+
+
+class FacetState(models.Model):
+    """One row: when the facet counts were built and the moment (epoch seconds) until which they
+    hold; 0 means "stale, rebuild before reading"."""
+
+    built_at = models.DateTimeField()
+    valid_until = models.BigIntegerField(default=0)
+
+    def __str__(self):
+        return f"built {self.built_at:%Y-%m-%d %H:%M}, valid until {self.valid_until}"

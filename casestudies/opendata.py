@@ -45,11 +45,14 @@ FIELDS = [
 
 
 def filtered_cases(request):
-    filters = selectors.parse_filters(request.GET, theme_keys=set(Theme.objects.values_list("key", flat=True)))
+    theme_ids = dict(Theme.objects.values_list("key", "pk"))
+    filters = selectors.parse_filters(request.GET, theme_keys=set(theme_ids))
     ids = selectors.keyword_ids(filters, language=get_language())
+    cases = selectors.filtered(filters, theme_ids=theme_ids)
+    if ids is not None:
+        cases = cases.filter(pk__in=ids)
     return (
-        selectors.filtered(filters, language=get_language(), ids=ids)
-        .select_related("prefecture")
+        cases.select_related("prefecture")
         .prefetch_related("themes", "municipalities__parent")
         .order_by("-edition", "-fiscal_year_start", "-id")
     )

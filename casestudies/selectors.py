@@ -1,21 +1,27 @@
 """Reads of the case-study list: filters from the URL, the filtered cases and their facet counts.
 
-Every facet is counted with the other filters applied (one GROUP BY query each), so that each
-value shows how many cases it would leave.
+Every facet is counted with the other filters applied, so that each value shows how many cases
+it would leave. Without a keyword the counts come from the pre-counted cells of
+casestudies/facets.py (one query, whatever the number of cases); with a keyword they are counted
+over the search engine's hits, which it caps at 10,000.
 """
 
+import functools
+from collections import Counter
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import get_language
 
+from casestudies import facets as facet_cells
+from casestudies.facets import FIRST_YEAR
 from casestudies.models import CaseStudy, PopulationBand
 from portal.models import Prefecture, Region, Theme
 from portal.search.engine import matching_object_ids
 from portal.search.query import Query, parse
 from portal.text import fiscal_year
 
-FIRST_YEAR = 2008
 SORTS = ("relevance", "new", "kana", "pref")
 
 
@@ -97,19 +103,53 @@ def year_q(year: int) -> Q:
     return Q(fiscal_year_start__lte=year) & (Q(fiscal_year_end__gte=year) | Q(fiscal_year_end__isnull=True))
 
 
-def filtered(filters: Filters, *, language: str, skip: str = "", ids: list[int] | None = None) -> QuerySet:
+@dataclass
+class PrefectureCount:
+    code: str
+    name: str
+    name_en: str
+    region: str
+    n: int = 0
+
+    @property
+    def display_name(self) -> str:
+        return self.name_en if get_language() == "en" else self.name
+
+
+@functools.cache
+def _prefectures() -> tuple[tuple[str, str, str, str], ...]:
+    """The 47 prefectures (reference data loaded by migration, never edited): read once a process."""
+    rows = tuple(Prefecture.objects.order_by("code").values_list("code", "name", "name_en", "region"))
+    if len(rows) != 47:  # not loaded yet (an empty test database): do not keep it
+        _prefectures.cache_clear()
+    return rows
+
+
+def prefecture_counts(counts: dict[str, int]) -> list[PrefectureCount]:
+    return [PrefectureCount(*row, n=counts.get(row[0], 0)) for row in _prefectures()]
+
+
+def place_codes(filters: Filters) -> list[str]:
+    """The prefectures the place filters allow; empty when there is no place filter."""
+    if filters.pref:
+        return [filters.pref]
+    if filters.region:
+        return [code for code, _, _, region in _prefectures() if region == filters.region]
+    return []
+
+
+def filtered(filters: Filters, *, theme_ids: dict[str, int]) -> QuerySet:
+    """The public cases that every filter but the keyword allows."""
     qs = CaseStudy.objects.published()
-    if ids is not None:
-        qs = qs.filter(pk__in=ids)
-    if filters.region and skip != "region":
-        qs = qs.filter(region=filters.region)
-    if filters.pref and skip not in ("pref", "region"):
+    if filters.pref:
         qs = qs.filter(prefecture_id=filters.pref)
-    if filters.theme and skip != "theme":
-        qs = qs.filter(themes__key=filters.theme)
-    if filters.year and skip != "year":
+    elif filters.region:
+        qs = qs.filter(region=filters.region)
+    if filters.theme:
+        qs = qs.filter(themes=theme_ids[filters.theme])
+    if filters.year:
         qs = qs.filter(year_q(filters.year))
-    if filters.pop and skip != "pop":
+    if filters.pop:
         qs = qs.filter(population_band=filters.pop)
     return qs
 
@@ -120,44 +160,124 @@ def keyword_ids(filters: Filters, *, language: str) -> list[int] | None:
     return matching_object_ids(filters.query, kind="casestudy", language=language)
 
 
-def facets(filters: Filters, *, language: str, ids: list[int] | None) -> dict:
-    """Counts per value of each filter, the other filters applied (five queries)."""
-    regions = dict(
-        filtered(filters, language=language, skip="region", ids=ids)
-        .order_by()  # no default ordering in the GROUP BY
-        .values_list("region")
-        .annotate(n=Count("id"))
-        .values_list("region", "n")
+@dataclass
+class Facets:
+    total: int
+    regions: dict[str, int]
+    prefs: list[PrefectureCount]
+    themes: list[Theme]
+    years: dict[int, int]
+    pops: dict[str, int]
+
+
+def _facets(filters: Filters, themes: list[Theme], *, prefs, theme_counts, year_counts, pops) -> Facets:
+    allowed = set(place_codes(filters))
+    pref_rows = prefecture_counts(prefs)
+    regions: Counter = Counter()
+    for p in pref_rows:
+        if not filters.pref or p.code == filters.pref:
+            regions[p.region] += p.n
+    for theme in themes:
+        theme.n = theme_counts.get(theme.pk, 0)
+    return Facets(
+        total=sum(p.n for p in pref_rows if not allowed or p.code in allowed),
+        regions=dict(regions),
+        prefs=pref_rows,
+        themes=themes,
+        years={y: year_counts.get(y, 0) for y in years()},
+        pops=pops,
     )
-    prefs = list(
-        Prefecture.objects.only("code", "name", "name_en", "region").annotate(
-            n=Count(
-                "case_studies", filter=Q(case_studies__in=filtered(filters, language=language, skip="pref", ids=ids))
-            )
-        )
+
+
+def facets(filters: Filters, themes: list[Theme]) -> Facets:
+    """Counts per value of each filter, the other filters applied, without a keyword (one query)."""
+    theme_ids = {t.key: t.pk for t in themes}
+    counts = facet_cells.counts(
+        theme=theme_ids[filters.theme] if filters.theme else facet_cells.ANY,
+        year=filters.year or facet_cells.ANY,
+        prefs=place_codes(filters),
+        band=filters.pop,
     )
-    themes = list(
-        Theme.objects.annotate(
-            n=Count(
-                "case_studies", filter=Q(case_studies__in=filtered(filters, language=language, skip="theme", ids=ids))
-            )
-        )
+    return _facets(
+        filters,
+        themes,
+        prefs=counts["pref"],
+        theme_counts=counts["theme"],
+        year_counts=counts["year"],
+        pops=counts["band"],
     )
-    year_list = years()
-    year_counts = filtered(filters, language=language, skip="year", ids=ids).aggregate(
-        **{f"y{y}": Count("id", filter=year_q(y)) for y in year_list}
-    )
-    pops = dict(
-        filtered(filters, language=language, skip="pop", ids=ids)
+
+
+SORT_KEYS = {
+    "new": lambda r: (-r.edition, -r.start, -r.pk),
+    "kana": lambda r: (r.kana, r.pk),
+    "pref": lambda r: (r.pref, r.kana, r.pk),
+}
+
+
+@dataclass
+class Row:
+    pk: int
+    pref: str
+    band: str
+    start: int
+    end: int | None
+    edition: int
+    kana: str
+    themes: set
+
+
+def keyword_facets(filters: Filters, themes: list[Theme], ids: list[int]) -> tuple[Facets, list[int]]:
+    """Facet counts over the keyword's hits, and the hits every other filter allows, in the order
+    asked for (two queries: the hits' filter values and their themes)."""
+    rows = {
+        pk: Row(pk, pref, band, start, end, edition, kana, set())
+        for pk, pref, band, start, end, edition, kana in CaseStudy.objects.published()
+        .filter(pk__in=ids)
         .order_by()
-        .values_list("population_band")
-        .annotate(n=Count("id"))
-        .values_list("population_band", "n")
-    )
-    return {
-        "regions": regions,
-        "prefs": prefs,
-        "themes": themes,
-        "years": {y: year_counts[f"y{y}"] for y in year_list},
-        "pops": pops,
+        .values_list(
+            "pk",
+            "prefecture_id",
+            "population_band",
+            "fiscal_year_start",
+            "fiscal_year_end",
+            "edition",
+            "organisation_kana",
+        )
     }
+    for case_id, theme_id in CaseStudy.themes.through.objects.filter(casestudy_id__in=list(rows)).values_list(
+        "casestudy_id", "theme_id"
+    ):
+        rows[case_id].themes.add(theme_id)
+    theme_id = {t.key: t.pk for t in themes}.get(filters.theme)
+    allowed = set(place_codes(filters))
+    current = fiscal_year(timezone.localdate())
+
+    def passes(row: Row, skip: str) -> bool:
+        return (
+            (skip == "place" or not allowed or row.pref in allowed)
+            and (skip == "theme" or theme_id is None or theme_id in row.themes)
+            and (skip == "year" or not filters.year or row.start <= filters.year <= (row.end or current))
+            and (skip == "pop" or not filters.pop or row.band == filters.pop)
+        )
+
+    prefs, theme_counts, year_counts, pops = Counter(), Counter(), Counter(), Counter()
+    matches = []
+    for pk in ids:
+        row = rows.get(pk)
+        if row is None:
+            continue
+        if passes(row, "place"):
+            prefs[row.pref] += 1
+        if passes(row, "theme"):
+            theme_counts.update(row.themes)
+        if passes(row, "year"):
+            year_counts.update(range(max(row.start, FIRST_YEAR), min(row.end or current, current) + 1))
+        if passes(row, "pop"):
+            pops[row.band] += 1
+        if passes(row, ""):
+            matches.append(row)
+    if filters.sort in SORT_KEYS:
+        matches.sort(key=SORT_KEYS[filters.sort])
+    result = _facets(filters, themes, prefs=prefs, theme_counts=theme_counts, year_counts=year_counts, pops=pops)
+    return result, [row.pk for row in matches]

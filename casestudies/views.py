@@ -1,7 +1,6 @@
 from urllib.parse import urlencode
 
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
-from django.db.models import Case, IntegerField, Value, When
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -26,28 +25,52 @@ FILTER_LABELS = {
 }
 
 
+class CountedPaginator(Paginator):
+    """A paginator told the total, which the facet counts already give (no COUNT query)."""
+
+    def __init__(self, object_list, per_page, *, count: int):
+        super().__init__(object_list, per_page)
+        self._count = count
+
+    @property
+    def count(self):
+        return self._count
+
+
+PAGE_PREFETCH = ("themes", "municipalities__parent")
+ORDERINGS = {
+    "new": ("-edition", "-fiscal_year_start", "-id"),
+    "relevance": ("-edition", "-fiscal_year_start", "-id"),  # without a keyword: the newest first
+    "kana": ("organisation_kana", "id"),
+    "pref": ("prefecture_id", "organisation_kana", "id"),
+}
+
+
 @require_safe
 def case_list(request):
     language = get_language()
-    filters = selectors.parse_filters(request.GET, theme_keys=set(Theme.objects.values_list("key", flat=True)))
+    themes = list(Theme.objects.all())
+    filters = selectors.parse_filters(request.GET, theme_keys={t.key for t in themes})
     ids = selectors.keyword_ids(filters, language=language)
-    cases = selectors.filtered(filters, language=language, ids=ids).select_related("prefecture")
-    cases = cases.prefetch_related("themes", "municipalities__parent")
-    if filters.sort == "relevance" and ids:
-        rank = Case(*[When(pk=pk, then=Value(i)) for i, pk in enumerate(ids[:2000])], output_field=IntegerField())
-        cases = cases.annotate(rank=rank).order_by("rank", "-edition")
-    elif filters.sort == "kana":
-        cases = cases.order_by("organisation_kana", "id")
-    elif filters.sort == "pref":
-        cases = cases.order_by("prefecture_id", "organisation_kana", "id")
+    if ids is None:
+        facets = selectors.facets(filters, themes)
+        cases = selectors.filtered(filters, theme_ids={t.key: t.pk for t in themes})
+        cases = cases.order_by(*ORDERINGS[filters.sort]).select_related("prefecture").prefetch_related(*PAGE_PREFETCH)
+        paginator = CountedPaginator(cases, PER_PAGE, count=facets.total)
     else:
-        cases = cases.order_by("-edition", "-fiscal_year_start", "-id")
-    paginator = Paginator(cases, PER_PAGE)
+        facets, matches = selectors.keyword_facets(filters, themes, ids)
+        paginator = Paginator(matches, PER_PAGE)
     try:
         page = paginator.page(request.GET.get("page", "1"))
     except (PageNotAnInteger, EmptyPage):
         raise Http404(_("そのページ番号のページはありません。")) from None
-    facets = selectors.facets(filters, language=language, ids=ids)
+    if ids is None:
+        page.object_list = list(page.object_list)
+    else:  # the page's ids, in the order asked for
+        by_pk = (
+            CaseStudy.objects.select_related("prefecture").prefetch_related(*PAGE_PREFETCH).in_bulk(page.object_list)
+        )
+        page.object_list = [by_pk[pk] for pk in page.object_list if pk in by_pk]
     region_names = dict(Region.choices)
     chips = []
     if not filters.query.is_empty:
@@ -55,17 +78,17 @@ def case_list(request):
     if filters.region:
         chips.append((_("地方"), region_names[filters.region], urlencode(filters.as_params(region="", pref=""))))
     if filters.pref:
-        pref = next(p for p in facets["prefs"] if p.code == filters.pref)
+        pref = next(p for p in facets.prefs if p.code == filters.pref)
         chips.append((_("都道府県"), pref.display_name, urlencode(filters.as_params(pref=""))))
     if filters.theme:
-        theme = next(t for t in facets["themes"] if t.key == filters.theme)
+        theme = next(t for t in facets.themes if t.key == filters.theme)
         chips.append((_("テーマ"), theme.name, urlencode(filters.as_params(theme=""))))
     if filters.year:
         chips.append((_("年度"), _("%(year)s年度") % {"year": filters.year}, urlencode(filters.as_params(year=""))))
     if filters.pop:
         chips.append((_("人口規模"), PopulationBand(filters.pop).label, urlencode(filters.as_params(pop=""))))
     map_tiles = japan_map.tiles(
-        facets["prefs"],
+        facets.prefs,
         selected=filters.pref,
         href=lambda code: "?" + urlencode(filters.as_params(pref=code, region="")),
     )
@@ -77,8 +100,8 @@ def case_list(request):
         "q": filters.query.raw,
         "page_obj": page,
         "facets": facets,
-        "regions": [(key, label, facets["regions"].get(key, 0)) for key, label in Region.choices],
-        "pops": [(key, label, facets["pops"].get(key, 0)) for key, label in PopulationBand.choices],
+        "regions": [(key, label, facets.regions.get(key, 0)) for key, label in Region.choices],
+        "pops": [(key, label, facets.pops.get(key, 0)) for key, label in PopulationBand.choices],
         "chips": chips,
         "ignored": [str(FILTER_LABELS[name]) for name in filters.ignored],
         "query_string": urlencode(filters.as_params()),

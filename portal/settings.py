@@ -276,6 +276,10 @@ SECURE_CSP = {
     "frame-ancestors": [CSP.NONE],
 }
 
+# `manage.py bench_pages` starts gunicorn with PORTAL_BENCH=1, which adds a fixed-response view at
+# /_bench/fixed/: the limit any dynamic page is measured against. Never set in production.
+BENCH_FIXED_VIEW = env_bool("PORTAL_BENCH", False)
+
 # The admin lives at a configurable path (ADMIN_PATH, default "admin/").
 ADMIN_PATH = env("ADMIN_PATH", "admin/").strip("/") + "/"
 

@@ -158,3 +158,12 @@ def server_error(request):
         return HttpResponse(
             "<!doctype html><html lang=ja><title>サーバーエラー</title><h1>サーバーエラー</h1>", status=500
         )
+
+
+BENCH_BODY = ("<!DOCTYPE html>\n" + "<p>地域力創造ポータル</p>\n" * 640).encode()[: 20 * 1024]
+
+
+@require_safe
+def bench_fixed(request):
+    """A fixed 20 KB page through the whole middleware stack (only under PORTAL_BENCH=1)."""
+    return HttpResponse(BENCH_BODY, content_type="text/html; charset=utf-8")
