@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 ENV_FILE := .env
 
-.PHONY: run test setup serve migrate superuser lint format messages check-deploy a11y-report bench bench-search \
+.PHONY: run test setup serve migrate superuser lint format messages check-deploy a11y-report bench bench-pages bench-search \
 	clean help
 
 help:
@@ -18,7 +18,8 @@ help:
 	@echo "make lint        ruff check, ruff format --check and djhtml --check"
 	@echo "make messages    update and compile the English UI catalog"
 	@echo "make a11y-report re-measure the accessibility results shown on the policy page"
-	@echo "make bench       benchmarks (BENCH_DOCS=100000; also on PostgreSQL when DATABASE_URL=postgres://...)"
+	@echo "make bench       page load (bench-pages, BENCH_CASES=100000) and search (bench-search, BENCH_DOCS=100000)"
+	@echo "                 benchmarks; also on PostgreSQL when DATABASE_URL=postgres://..."
 
 $(PY):
 	@py="$$(scripts/find-python)" || exit 1; \
@@ -88,11 +89,32 @@ a11y-report: $(STAMP)
 # Benchmarks run on databases of their own, filled with sample data once and kept for later runs:
 # var/bench-sqlite.sqlite3, and <DATABASE_URL's server>/portal_bench when DATABASE_URL is PostgreSQL.
 BENCH_DOCS ?= 100000
+BENCH_CASES ?= 100000
+BENCH_SECONDS ?= 8
 BENCH_SQLITE_URL ?= sqlite:///$(CURDIR)/var/bench-sqlite.sqlite3
 
-bench: bench-search
+bench: bench-pages bench-search
+
+# Each page type under gunicorn (production settings, 2 workers) loaded with wrk, against a fixed
+# 20 KB view in the same run: req/s, p50, p99, share of the fixed view, queries, HTML bytes.
+bench-pages: setup
+	@scripts/ensure-wrk
+	@mkdir -p var bench-results
+	@echo "== page benchmark on SQLite ($(BENCH_CASES) case studies)"
+	DATABASE_URL=$(BENCH_SQLITE_URL) $(PY) manage.py migrate --no-input -v0
+	DATABASE_URL=$(BENCH_SQLITE_URL) $(PY) manage.py bench_pages --cases $(BENCH_CASES) \
+		--duration $(BENCH_SECONDS) --json bench-results/pages-sqlite.json
+	@case "$$DATABASE_URL" in postgres*) \
+		pg="$${DATABASE_URL%/*}/portal_bench"; \
+		echo "== page benchmark on PostgreSQL ($(BENCH_CASES) case studies)"; \
+		$(PY) scripts/ensure-database "$$pg" && \
+		DATABASE_URL="$$pg" $(PY) manage.py migrate --no-input -v0 && \
+		DATABASE_URL="$$pg" $(PY) manage.py bench_pages --cases $(BENCH_CASES) \
+			--duration $(BENCH_SECONDS) --json bench-results/pages-postgresql.json;; \
+	*) echo "(set DATABASE_URL=postgres://... to run it on PostgreSQL too)";; esac
 
 bench-search: setup
+	@mkdir -p var
 	@echo "== search benchmark on SQLite ($(BENCH_DOCS) documents)"
 	DATABASE_URL=$(BENCH_SQLITE_URL) $(PY) manage.py migrate --no-input -v0
 	DATABASE_URL=$(BENCH_SQLITE_URL) $(PY) manage.py bench_search --docs $(BENCH_DOCS) \

@@ -16,6 +16,7 @@ The cells are rebuilt by one INSERT … SELECT:
 
 import datetime
 import logging
+import time
 
 from django.db import DatabaseError, connection, transaction
 from django.db.models import Min
@@ -93,7 +94,10 @@ def rebuild(*, now: datetime.datetime | None = None, force: bool = True) -> None
             first=Min("published_at")
         )["first"]
         until = min(filter(None, [scheduled, next_fiscal_year_start(now)]))
-        FacetState.objects.update_or_create(pk=1, defaults={"built_at": now, "valid_until": int(until.timestamp())})
+        FacetState.objects.update_or_create(
+            pk=1,
+            defaults={"built_at": now, "valid_until": int(until.timestamp()), "version": time.time_ns() // 1000},
+        )
 
 
 def mark_stale() -> None:
@@ -122,15 +126,19 @@ def _themes_changed(action, **kwargs) -> None:
 
 
 def connect() -> None:
-    post_save.connect(_changed, sender=CaseStudy, dispatch_uid="casestudies.facets")
-    post_delete.connect(_changed, sender=CaseStudy, dispatch_uid="casestudies.facets")
+    from portal.models import Municipality, Prefecture, Theme
+
+    # The names of themes and places show on the list's cards, which are kept per version.
+    for model in (CaseStudy, Theme, Prefecture, Municipality):
+        post_save.connect(_changed, sender=model, dispatch_uid="casestudies.facets")
+        post_delete.connect(_changed, sender=model, dispatch_uid="casestudies.facets")
     m2m_changed.connect(_themes_changed, sender=CaseStudy.themes.through, dispatch_uid="casestudies.facets")
 
 
 def counts(*, theme: int, year: int, prefs: list[str], band: str, now: datetime.datetime | None = None) -> dict:
     """All facet counts for these filters in one query: {"pref": {code: n}, "theme": {pk: n},
-    "year": {year: n}, "band": {band: n}}. ``theme``/``year`` are 0 when not filtered; ``prefs``
-    lists the prefectures the place filter allows (empty: all)."""
+    "year": {year: n}, "band": {band: n}, "version": the cells' version}. ``theme`` and ``year``
+    are 0 when not filtered; ``prefs`` lists the prefectures the place filter allows (empty: all)."""
     now = now or timezone.now()
     result = _read(theme=theme, year=year, prefs=prefs, band=band)
     if result is None or result["valid_until"] <= now.timestamp():
@@ -167,18 +175,18 @@ def _read(*, theme: int, year: int, prefs: list[str], band: str) -> dict | None:
             f"SELECT 'b', band, SUM(n) FROM {cell} WHERE theme = %s AND year = %s{place} GROUP BY band",
             [theme, year, *prefs],
         ),
-        (f"SELECT 'v', '', valid_until FROM {state} WHERE id = 1", []),
+        (f"SELECT 'v', CAST(version AS VARCHAR(24)), valid_until FROM {state} WHERE id = 1", []),
     ]
     sql = " UNION ALL ".join(f"SELECT * FROM ({part}) AS f{i}" for i, (part, _) in enumerate(parts))
     params = [p for _, part_params in parts for p in part_params]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    result = {"pref": {}, "theme": {}, "year": {}, "band": {}, "valid_until": None}
+    result = {"pref": {}, "theme": {}, "year": {}, "band": {}, "valid_until": None, "version": None}
     names = {"p": "pref", "t": "theme", "y": "year", "b": "band"}
     for facet, value, n in rows:
         if facet == "v":
-            result["valid_until"] = n
+            result["valid_until"], result["version"] = n, int(value)
         elif facet in ("t", "y"):
             result[names[facet]][int(value)] = int(n)
         else:

@@ -110,6 +110,10 @@ class CaseStudy(Publishable):
         indexes = [
             models.Index(fields=["state", "region", "prefecture"], name="case_place_idx"),
             models.Index(fields=["state", "fiscal_year_start", "fiscal_year_end"], name="case_year_idx"),
+            # The list's three orders, so that a page is read in order instead of sorting every case.
+            models.Index(fields=["state", "-edition", "-fiscal_year_start", "-id"], name="case_newest_idx"),
+            models.Index(fields=["state", "organisation_kana", "id"], name="case_kana_idx"),
+            models.Index(fields=["state", "prefecture", "organisation_kana", "id"], name="case_pref_kana_idx"),
         ]
 
     def __str__(self):
@@ -227,7 +231,10 @@ class FacetCell(models.Model):
     n = models.IntegerField()
 
     class Meta:
-        indexes = [models.Index(fields=["theme", "year", "prefecture", "band", "n"], name="case_facet_idx")]
+        indexes = [
+            models.Index(fields=["theme", "year", "prefecture", "band", "n"], name="case_facet_idx"),
+            models.Index(fields=["year", "theme", "prefecture", "band", "n"], name="case_facet_year_idx"),
+        ]
 
     def __str__(self):
         return f"{self.prefecture} {self.band or '-'} theme {self.theme} year {self.year}: {self.n}"
@@ -239,6 +246,7 @@ class FacetState(models.Model):
 
     built_at = models.DateTimeField()
     valid_until = models.BigIntegerField(default=0)
+    version = models.BigIntegerField(default=0)  # changes with every rebuild: keys of cached list cards
 
     def __str__(self):
         return f"built {self.built_at:%Y-%m-%d %H:%M}, valid until {self.valid_until}"

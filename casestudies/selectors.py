@@ -9,6 +9,7 @@ over the search engine's hits, which it caps at 10,000.
 import functools
 from collections import Counter
 from dataclasses import dataclass, field
+from urllib.parse import urlencode
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -35,6 +36,13 @@ class Filters:
     pop: str = ""
     sort: str = "new"
     ignored: list[str] = field(default_factory=list)  # parameters whose value was not understood
+
+    def pref_link(self) -> str:
+        """A link template for the prefecture tiles: "?…pref={code}…" with the other filters kept
+        (the region gives way to the prefecture). One urlencode for 47 links."""
+        before = urlencode(self.as_params(region="", pref="", theme="", year="", pop="", sort=""))
+        after = urlencode(self.as_params(q="", region="", pref=""))
+        return "?" + "&".join(part for part in (before, "pref={code}", after) if part)
 
     def as_params(self, **changes) -> dict[str, str]:
         values = {
@@ -106,14 +114,9 @@ def year_q(year: int) -> Q:
 @dataclass
 class PrefectureCount:
     code: str
-    name: str
-    name_en: str
+    display_name: str  # in the language of the request
     region: str
     n: int = 0
-
-    @property
-    def display_name(self) -> str:
-        return self.name_en if get_language() == "en" else self.name
 
 
 @functools.cache
@@ -126,7 +129,11 @@ def _prefectures() -> tuple[tuple[str, str, str, str], ...]:
 
 
 def prefecture_counts(counts: dict[str, int]) -> list[PrefectureCount]:
-    return [PrefectureCount(*row, n=counts.get(row[0], 0)) for row in _prefectures()]
+    english = get_language() == "en"
+    return [
+        PrefectureCount(code, name_en if english else name, region, counts.get(code, 0))
+        for code, name, name_en, region in _prefectures()
+    ]
 
 
 def place_codes(filters: Filters) -> list[str]:
@@ -168,6 +175,7 @@ class Facets:
     themes: list[Theme]
     years: dict[int, int]
     pops: dict[str, int]
+    version: int | None = None  # of the facet cells, when the counts come from them
 
 
 def _facets(filters: Filters, themes: list[Theme], *, prefs, theme_counts, year_counts, pops) -> Facets:
@@ -198,7 +206,7 @@ def facets(filters: Filters, themes: list[Theme]) -> Facets:
         prefs=place_codes(filters),
         band=filters.pop,
     )
-    return _facets(
+    result = _facets(
         filters,
         themes,
         prefs=counts["pref"],
@@ -206,6 +214,8 @@ def facets(filters: Filters, themes: list[Theme]) -> Facets:
         year_counts=counts["year"],
         pops=counts["band"],
     )
+    result.version = counts["version"]
+    return result
 
 
 SORT_KEYS = {

@@ -1,15 +1,19 @@
 from urllib.parse import urlencode
 
+from django.core.cache import cache
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
 from casestudies import japan_map, selectors
 from casestudies.models import CaseStudy, PopulationBand
+from portal import html
 from portal.i18n import shows_japanese_fallback
 from portal.models import Region, Theme
 from portal.views import preview_response
@@ -38,12 +42,34 @@ class CountedPaginator(Paginator):
 
 
 PAGE_PREFETCH = ("themes", "municipalities__parent")
+CARD_CACHE_SECONDS = 60 * 60 * 24
 ORDERINGS = {
     "new": ("-edition", "-fiscal_year_start", "-id"),
     "relevance": ("-edition", "-fiscal_year_start", "-id"),  # without a keyword: the newest first
     "kana": ("organisation_kana", "id"),
     "pref": ("prefecture_id", "organisation_kana", "id"),
 }
+
+
+def case_cards(pks: list[int], *, version: int | None, language: str) -> list[SafeString]:
+    """The cards of these cases, in this order.
+
+    A card is drawn once per version of the data (the facet cells' version, which changes with
+    every change to a case, a theme or a place) and language, then kept in the cache; a page only
+    reads which cases it shows. Without a version (the keyword list) the cards are drawn afresh.
+    """
+    keys = {pk: f"casestudies:card:{version}:{language}:{pk}" for pk in pks}
+    found = cache.get_many(list(keys.values())) if version is not None else {}
+    missing = [pk for pk in pks if keys[pk] not in found]
+    if missing:
+        cases = CaseStudy.objects.select_related("prefecture").prefetch_related(*PAGE_PREFETCH).in_bulk(missing)
+        drawn = {
+            keys[pk]: render_to_string("casestudies/card.html", {"case": cases[pk]}) for pk in missing if pk in cases
+        }
+        if version is not None:
+            cache.set_many(drawn, timeout=CARD_CACHE_SECONDS)
+        found.update(drawn)
+    return [mark_safe(found[keys[pk]]) for pk in pks if keys[pk] in found]  # noqa: S308 (rendered by the template)
 
 
 @require_safe
@@ -55,7 +81,7 @@ def case_list(request):
     if ids is None:
         facets = selectors.facets(filters, themes)
         cases = selectors.filtered(filters, theme_ids={t.key: t.pk for t in themes})
-        cases = cases.order_by(*ORDERINGS[filters.sort]).select_related("prefecture").prefetch_related(*PAGE_PREFETCH)
+        cases = cases.order_by(*ORDERINGS[filters.sort]).values_list("pk", flat=True)
         paginator = CountedPaginator(cases, PER_PAGE, count=facets.total)
     else:
         facets, matches = selectors.keyword_facets(filters, themes, ids)
@@ -64,13 +90,7 @@ def case_list(request):
         page = paginator.page(request.GET.get("page", "1"))
     except (PageNotAnInteger, EmptyPage):
         raise Http404(_("そのページ番号のページはありません。")) from None
-    if ids is None:
-        page.object_list = list(page.object_list)
-    else:  # the page's ids, in the order asked for
-        by_pk = (
-            CaseStudy.objects.select_related("prefecture").prefetch_related(*PAGE_PREFETCH).in_bulk(page.object_list)
-        )
-        page.object_list = [by_pk[pk] for pk in page.object_list if pk in by_pk]
+    cards = case_cards(list(page.object_list), version=facets.version, language=language)
     region_names = dict(Region.choices)
     chips = []
     if not filters.query.is_empty:
@@ -90,31 +110,44 @@ def case_list(request):
     map_tiles = japan_map.tiles(
         facets.prefs,
         selected=filters.pref,
-        href=lambda code: "?" + urlencode(filters.as_params(pref=code, region="")),
+        href=filters.pref_link().format,
     )
+    year_label = _("%(year)s年度")
+    sorts = [
+        (key, label)
+        for key, label in (
+            ("relevance", _("関連度順")),
+            ("new", _("新しい順")),
+            ("kana", _("五十音順")),
+            ("pref", _("都道府県順")),
+        )
+        if key != "relevance" or not filters.query.is_empty
+    ]
     context = {
-        "map_tiles": map_tiles,
-        "map_width": japan_map.WIDTH,
-        "map_height": japan_map.HEIGHT,
+        "map_svg": japan_map.svg(map_tiles, labelled_by="japan-map-caption"),
+        "map_rows": japan_map.table_rows(map_tiles),
+        "options": {
+            "region": html.options(
+                ((key, f"{label} ({facets.regions.get(key, 0)})") for key, label in Region.choices), filters.region
+            ),
+            "pref": html.options(((p.code, f"{p.display_name} ({p.n})") for p in facets.prefs), filters.pref),
+            "theme": html.options(((t.key, f"{t.name} ({t.n})") for t in facets.themes), filters.theme),
+            "year": html.options(
+                ((y, f"{year_label % {'year': y}} ({n})") for y, n in facets.years.items()), filters.year
+            ),
+            "pop": html.options(
+                ((key, f"{label} ({facets.pops.get(key, 0)})") for key, label in PopulationBand.choices), filters.pop
+            ),
+            "sort": html.options(sorts, filters.sort),
+        },
         "filters": filters,
         "q": filters.query.raw,
         "page_obj": page,
+        "cards": cards,
         "facets": facets,
-        "regions": [(key, label, facets.regions.get(key, 0)) for key, label in Region.choices],
-        "pops": [(key, label, facets.pops.get(key, 0)) for key, label in PopulationBand.choices],
         "chips": chips,
         "ignored": [str(FILTER_LABELS[name]) for name in filters.ignored],
         "query_string": urlencode(filters.as_params()),
-        "sorts": [
-            (key, label)
-            for key, label in (
-                ("relevance", _("関連度順")),
-                ("new", _("新しい順")),
-                ("kana", _("五十音順")),
-                ("pref", _("都道府県順")),
-            )
-            if key != "relevance" or not filters.query.is_empty
-        ],
         "breadcrumbs": [(_("地域力創造優良事例集"), None)],
         "noindex": bool(request.GET),
     }

@@ -289,4 +289,8 @@ def generate_cases(count: int, *, seed: int = 1, batch: int = 1000, progress=Non
         made += n
         if progress:
             progress(existing + made, count)
+    if made:
+        from casestudies import facets
+
+        facets.rebuild()  # bulk_create sends no signals: count the new cases into the facet cells
     return made

@@ -86,7 +86,7 @@ COMBINATIONS = list(
 )
 
 
-@pytest.mark.parametrize("combination", COMBINATIONS[::4] + [COMBINATIONS[-1]])
+@pytest.mark.parametrize("combination", [*COMBINATIONS[::4], COMBINATIONS[-1]])
 def test_cells_count_what_counting_the_cases_counts(combination):
     filters = filters_for(**{k: v for part in combination for k, v in part.items()})
     assert from_cells(filters) == {

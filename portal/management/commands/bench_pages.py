@@ -22,6 +22,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -33,6 +34,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext, override_settings
 
+from casestudies import facets
 from portal.sample_data import generate_cases
 
 FIXED_PATH = "/_bench/fixed/"
@@ -71,8 +73,8 @@ def pages() -> list[tuple[str, str]]:
         rows.append(("program detail", initiative.get_absolute_url()))
     rows += [
         ("case list", "/casestudies/"),
-        ("case list, 3 filters", f"/casestudies/?region=kinki&theme={theme}&pop=10k-50k"),
-        ("case list, keyword", f"/casestudies/?q={keyword}"),
+        ("case list (3 filters)", f"/casestudies/?region=kinki&theme={theme}&pop=10k-50k"),
+        ("case list (keyword)", f"/casestudies/?q={keyword}"),
     ]
     if case:
         rows.append(("case detail", case.get_absolute_url()))
@@ -93,7 +95,9 @@ def worker_rss_mb(master_pid: int) -> list[float]:
     for pid in pids:
         status = Path(f"/proc/{pid}/status")
         if status.exists():
-            match = re.search(r"VmRSS:\s+(\d+) kB", status.read_text())
+            # RssAnon: the worker's own memory. VmRSS also counts the pages of SQLite's memory-mapped
+            # database file, which the kernel shares between workers and can drop at any time.
+            match = re.search(r"RssAnon:\s+(\d+) kB", status.read_text())
             if match:
                 sizes.append(round(int(match.group(1)) / 1024, 1))
     return sizes
@@ -134,6 +138,9 @@ class Command(BaseCommand):
             made = generate_cases(cases, progress=self.progress)
             if made:
                 self.stdout.write("")
+        facets.rebuild()
+        with connection.cursor() as cursor:  # fresh planner statistics after bulk loading
+            cursor.execute("ANALYZE")
         call_command("collectstatic", interactive=False, verbosity=0)
         rows = pages()
         if only:
@@ -176,10 +183,12 @@ class Command(BaseCommand):
             self.wait_until_up(base + FIXED_PATH, server)
             for _, path in rows:  # every worker loads its code and warms its connection first
                 self.wrk(wrk, base + path, seconds=1, connections=connections)
+                self.wait_until_idle(base + FIXED_PATH)
             rss_before = worker_rss_mb(server.pid)
             results = []
             fixed_rps = None
             for name, path in rows:
+                self.wait_until_idle(base + FIXED_PATH)
                 rps, p50, p99, errors = parse_wrk(self.wrk(wrk, base + path, seconds=duration, connections=connections))
                 if path == FIXED_PATH:
                     fixed_rps = rps
@@ -259,9 +268,19 @@ class Command(BaseCommand):
                 time.sleep(0.2)
         raise CommandError("gunicorn did not answer within 60 s")
 
+    def wait_until_idle(self, url: str) -> None:
+        """Requests that wrk left queued in the workers finish before the next page is measured."""
+        deadline = time.monotonic() + 120
+        quick = 0
+        while quick < 3 and time.monotonic() < deadline:
+            started = time.monotonic()
+            with urllib.request.urlopen(url, timeout=60) as response:  # noqa: S310 (our own local server)
+                response.read()
+            quick = quick + 1 if time.monotonic() - started < 0.05 else 0
+
     def wrk(self, wrk: str, url: str, *, seconds: int, connections: int) -> str:
         result = subprocess.run(  # noqa: S603 (wrk with fixed arguments)
-            [wrk, "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url],
+            [wrk, "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "30s", "--latency", url],
             capture_output=True,
             text=True,
             check=True,
@@ -272,7 +291,7 @@ class Command(BaseCommand):
         self.stdout.write("")
         self.stdout.write(
             f"{connection.vendor}, {run['cases']:,} generated cases, wrk -t2 -c{run['connections']} "
-            f"-d{run['duration']}s, worker RSS {rss_before} MB before, {rss_after} MB after"
+            f"-d{run['duration']}s, worker memory (RssAnon) {rss_before} MB before, {rss_after} MB after"
         )
         header = (
             f"| {'page':<22} | {'req/s':>8} | {'p50 ms':>7} | {'p99 ms':>7} | {'% of fixed':>10} "
