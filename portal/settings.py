@@ -12,6 +12,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
+from import_export.formats.base_formats import CSV, XLSX
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -89,6 +90,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.sitemaps",
+    "import_export",
     "portal",
     "initiatives",
     "casestudies",
@@ -279,6 +281,21 @@ SECURE_CSP = {
 # `manage.py bench_pages` starts gunicorn with PORTAL_BENCH=1, which adds a fixed-response view at
 # /_bench/fixed/: the limit any dynamic page is measured against. Never set in production.
 BENCH_FIXED_VIEW = env_bool("PORTAL_BENCH", False)
+
+# Import and export of case studies in the admin (django-import-export; docs/decisions/0008-case-import.md):
+# CSV and Excel only, each import in one transaction that any error rolls back. Importing needs
+# the add permission (CaseStudyAdmin also asks for change), exporting the view permission. Between
+# the preview and the confirmation the uploaded file waits in the shared cache when there is one
+# (Redis: any app server may take the confirmation), else in the temporary folder of this machine.
+IMPORT_EXPORT_FORMATS = [CSV, XLSX]
+IMPORT_EXPORT_USE_TRANSACTIONS = True
+IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "add"
+IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
+IMPORT_EXPORT_TMP_STORAGE_CLASS = (
+    "import_export.tmp_storages.CacheStorage"
+    if CACHES["default"]["BACKEND"].endswith("RedisCache")
+    else "import_export.tmp_storages.TempFolderStorage"
+)
 
 # The admin lives at a configurable path (ADMIN_PATH, default "admin/").
 ADMIN_PATH = env("ADMIN_PATH", "admin/").strip("/") + "/"

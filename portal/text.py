@@ -1,7 +1,9 @@
 """Japanese text helpers: dates in 和暦 with the Western year, fiscal years, safe Markdown."""
 
 import datetime as dt
+import re
 import threading
+import unicodedata
 from functools import lru_cache
 
 import markdown
@@ -64,6 +66,44 @@ def fiscal_year(value) -> int:
     """The fiscal year (年度, April to March) a date falls in: 2027-03-31 -> 2026."""
     date = _as_date(value)
     return date.year if date.month >= 4 else date.year - 1
+
+
+ERA_LETTERS = {"R": "令和", "H": "平成", "S": "昭和"}
+_YEAR = re.compile(r"(?:(?P<era>令和|平成|昭和|[RHS])(?P<era_year>元|\d{1,2})|(?P<year>\d{4}))(?:年度?)?")
+
+
+def parse_year(text: str) -> int | None:
+    """A year or fiscal year as people write it, as a Western year; None if it is not one.
+
+    '2021', '2021年度', '令和3年度', '令和元年', 'R3' -> 2021 or 2019. Full-width digits are read
+    too. A year counts from its era's first year, so 平成31年 and 令和元年 are both 2019.
+    """
+    match = _YEAR.fullmatch(unicodedata.normalize("NFKC", str(text)).strip().upper())
+    if not match:
+        return None
+    if match["year"]:
+        return int(match["year"])
+    name = ERA_LETTERS.get(match["era"], match["era"])
+    first = next(start.year for start, era in ERAS if era == name)
+    return first + (1 if match["era_year"] == "元" else int(match["era_year"])) - 1
+
+
+_DATE = re.compile(r"(?P<year>.+?)[年/.\-](?P<month>\d{1,2})[月/.\-](?P<day>\d{1,2})日?")
+
+
+def parse_date(text: str) -> dt.date | None:
+    """A date as people write it; None if it is not one.
+
+    '2024-04-01', '2024/4/1', '2024年4月1日', '令和6年4月1日', 'R6.4.1' -> 2024-04-01.
+    """
+    match = _DATE.fullmatch(unicodedata.normalize("NFKC", str(text)).strip())
+    year = parse_year(match["year"]) if match else None
+    if year is None:
+        return None
+    try:
+        return dt.date(year, int(match["month"]), int(match["day"]))
+    except ValueError:
+        return None
 
 
 def format_fiscal_year_ja(year: int) -> str:

@@ -3,7 +3,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from portal.text import fiscal_year, format_date_en, format_date_ja, format_fiscal_year_ja, render_markdown
+from portal.text import (
+    fiscal_year,
+    format_date_en,
+    format_date_ja,
+    format_fiscal_year_ja,
+    parse_date,
+    parse_year,
+    render_markdown,
+)
 
 
 @pytest.mark.parametrize(
@@ -60,3 +68,43 @@ def test_markdown_tables_are_kept():
 def test_fiscal_year_label_at_era_changes():
     assert format_fiscal_year_ja(1988) == "昭和63年度(1988年度)"
     assert format_fiscal_year_ja(1989) == "平成元年度(1989年度)"
+
+
+@pytest.mark.parametrize(
+    ("text", "year"),
+    [
+        ("2021", 2021),
+        ("2021年度", 2021),
+        ("２０２１年", 2021),
+        ("令和3年度", 2021),
+        ("令和3", 2021),
+        ("令和元年度", 2019),
+        ("平成31年度", 2019),
+        ("R3", 2021),
+        ("h31", 2019),
+        ("昭和64年", 1989),
+        ("令和", None),
+        ("21", None),
+        ("abc", None),
+        ("大正3年", None),
+    ],
+)
+def test_years_are_read_in_western_and_japanese_eras(text, year):
+    assert parse_year(text) == year
+
+
+@pytest.mark.parametrize(
+    ("text", "date"),
+    [
+        ("2024-04-01", dt.date(2024, 4, 1)),
+        ("2024/4/1", dt.date(2024, 4, 1)),
+        ("2024年4月1日", dt.date(2024, 4, 1)),
+        ("令和6年4月1日", dt.date(2024, 4, 1)),
+        ("R6.4.1", dt.date(2024, 4, 1)),
+        ("2024-02-30", None),
+        ("2024-04", None),
+        ("きのう", None),
+    ],
+)
+def test_dates_are_read_as_people_write_them(text, date):
+    assert parse_date(text) == date
