@@ -2,9 +2,9 @@
 
 Counting 100,000 cases five ways on every request costs hundreds of milliseconds. Instead,
 ``FacetCell`` holds how many public cases share each (prefecture, population band, theme, fiscal
-year), with theme 0 and year 0 meaning "any" so that every case counts once there. Every facet of
-any combination of filters is then a sum over at most a few thousand cells: one query for all
-facets and the total.
+year), with theme 0, year 0, prefecture "" and band "*" meaning "any" so that every case counts
+once there. Every facet of any combination of filters is then a sum over a few dozen cells read
+from a covering index: one query for all facets and the total.
 
 The cells are rebuilt by one INSERT … SELECT:
 - after every change to a case or its themes (signals mark them stale inside the editor's
@@ -19,16 +19,18 @@ import logging
 import time
 
 from django.db import DatabaseError, connection, transaction
-from django.db.models import Min
+from django.db.models import F, Min
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.utils import timezone
 
-from casestudies.models import CaseStudy, FacetCell, FacetState
+from casestudies.models import CaseStudy, FacetCell, FacetState, theme_bit, theme_masks
 from portal.publishing import PublishState
 from portal.text import fiscal_year
 
 logger = logging.getLogger(__name__)
-ANY = 0
+ANY = 0  # theme and year: any
+ANY_PLACE = ""  # prefecture: any (the sum over all prefectures, kept as rows of its own)
+ANY_BAND = "*"  # population band: any ("" is a case whose population is not given)
 FIRST_YEAR = 2008
 
 
@@ -63,13 +65,22 @@ def _build_sql() -> str:
         grouped AS (
             SELECT prefecture_id, population_band, theme, ys, ye, COUNT(*) AS n
             FROM tagged GROUP BY prefecture_id, population_band, theme, ys, ye
+        ),
+        rolled AS (
+            SELECT CASE WHEN r.any_place = 1 THEN '{ANY_PLACE}' ELSE g.prefecture_id END AS prefecture,
+                   CASE WHEN r.any_band = 1 THEN '{ANY_BAND}' ELSE g.population_band END AS band,
+                   g.theme, g.ys, g.ye, g.n
+            FROM grouped g CROSS JOIN (
+                SELECT 0 AS any_place, 0 AS any_band UNION ALL SELECT 1, 0 UNION ALL SELECT 0, 1
+                UNION ALL SELECT 1, 1
+            ) r
         )
-        SELECT prefecture_id, population_band, theme, 0, SUM(n)
-        FROM grouped GROUP BY prefecture_id, population_band, theme
+        SELECT prefecture, band, theme, 0, SUM(n)
+        FROM rolled GROUP BY prefecture, band, theme
         UNION ALL
-        SELECT g.prefecture_id, g.population_band, g.theme, years.y, SUM(g.n)
-        FROM grouped g JOIN years ON years.y >= g.ys AND years.y <= g.ye
-        GROUP BY g.prefecture_id, g.population_band, g.theme, years.y
+        SELECT r.prefecture, r.band, r.theme, years.y, SUM(r.n)
+        FROM rolled r JOIN years ON years.y >= r.ys AND years.y <= r.ye
+        GROUP BY r.prefecture, r.band, r.theme, years.y
     """
 
 
@@ -120,9 +131,23 @@ def _changed(**kwargs) -> None:
     transaction.on_commit(_rebuild_after_commit)
 
 
-def _themes_changed(action, **kwargs) -> None:
-    if action in ("post_add", "post_remove", "post_clear"):
-        _changed()
+def _themes_changed(action, instance, reverse, pk_set, **kwargs) -> None:
+    """Keep CaseStudy.theme_mask in step with the themes, then count again."""
+    if action not in ("post_add", "post_remove", "post_clear"):
+        return
+    if not reverse:  # case.themes.add(…)
+        ids = [instance.pk]
+    elif action == "post_clear":  # theme.case_studies.clear(): the cases that had its bit
+        ids = list(
+            CaseStudy.objects.alias(bit=F("theme_mask").bitand(theme_bit(instance.pk)))
+            .filter(bit__gt=0)
+            .values_list("pk", flat=True)
+        )
+    else:  # theme.case_studies.add(…)
+        ids = list(pk_set or ())
+    for pk, mask in theme_masks(ids).items():
+        CaseStudy.objects.filter(pk=pk).update(theme_mask=mask)
+    _changed()
 
 
 def connect() -> None:
@@ -149,31 +174,40 @@ def counts(*, theme: int, year: int, prefs: list[str], band: str, now: datetime.
 
 def _read(*, theme: int, year: int, prefs: list[str], band: str) -> dict | None:
     cell, state = _table(FacetCell), _table(FacetState)
-    place = f" AND prefecture IN ({', '.join(['%s'] * len(prefs))})" if prefs else ""
-    band_sql = " AND band = %s" if band else ""
-    band_params = [band] if band else []
+    # Each part has its covering index. SQLite is told which (its planner, without fresh
+    # statistics, may skip-scan another); PostgreSQL's planner finds them by itself.
+    sqlite = connection.vendor == "sqlite"
+
+    def using(index: str) -> str:
+        return f"{cell} INDEXED BY {index}" if sqlite else cell
+
+    place = f"prefecture IN ({', '.join(['%s'] * len(prefs))})" if prefs else "prefecture = %s"
+    place_params = prefs or [ANY_PLACE]
+    band_params = [band or ANY_BAND]
     parts = [
         # Prefecture: every filter but the place.
         (
-            f"SELECT 'p', prefecture, SUM(n) FROM {cell} WHERE theme = %s AND year = %s{band_sql} GROUP BY prefecture",
-            [theme, year, *band_params],
+            f"SELECT 'p', prefecture, SUM(n) FROM {using('case_facet_pref_idx')}"
+            " WHERE theme = %s AND year = %s AND band = %s AND prefecture <> %s GROUP BY prefecture",
+            [theme, year, *band_params, ANY_PLACE],
         ),
         # Theme: every filter but the theme.
         (
-            f"SELECT 't', CAST(theme AS VARCHAR(12)), SUM(n) FROM {cell}"
-            f" WHERE theme <> 0 AND year = %s{place}{band_sql} GROUP BY theme",
-            [year, *prefs, *band_params],
+            f"SELECT 't', CAST(theme AS VARCHAR(12)), SUM(n) FROM {using('case_facet_theme_idx')}"
+            f" WHERE year = %s AND {place} AND band = %s AND theme <> 0 GROUP BY theme",
+            [year, *place_params, *band_params],
         ),
         # Year: every filter but the year.
         (
-            f"SELECT 'y', CAST(year AS VARCHAR(12)), SUM(n) FROM {cell}"
-            f" WHERE year <> 0 AND theme = %s{place}{band_sql} GROUP BY year",
-            [theme, *prefs, *band_params],
+            f"SELECT 'y', CAST(year AS VARCHAR(12)), SUM(n) FROM {using('case_facet_year_idx')}"
+            f" WHERE theme = %s AND {place} AND band = %s AND year <> 0 GROUP BY year",
+            [theme, *place_params, *band_params],
         ),
         # Population band: every filter but the band.
         (
-            f"SELECT 'b', band, SUM(n) FROM {cell} WHERE theme = %s AND year = %s{place} GROUP BY band",
-            [theme, year, *prefs],
+            f"SELECT 'b', band, SUM(n) FROM {using('case_facet_band_idx')}"
+            f" WHERE theme = %s AND year = %s AND {place} AND band <> %s GROUP BY band",
+            [theme, year, *place_params, ANY_BAND],
         ),
         (f"SELECT 'v', CAST(version AS VARCHAR(24)), valid_until FROM {state} WHERE id = 1", []),
     ]

@@ -11,14 +11,16 @@ from collections import Counter
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-from django.db.models import Q, QuerySet
+from django.db import connection
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import get_language
 
 from casestudies import facets as facet_cells
 from casestudies.facets import FIRST_YEAR
-from casestudies.models import CaseStudy, PopulationBand
+from casestudies.models import CaseStudy, PopulationBand, theme_bit
 from portal.models import Prefecture, Region, Theme
+from portal.publishing import PublishState
 from portal.search.engine import matching_object_ids
 from portal.search.query import Query, parse
 from portal.text import fiscal_year
@@ -112,6 +114,25 @@ def year_q(year: int) -> Q:
 
 
 @dataclass
+class ThemeCount:
+    pk: int
+    key: str
+    name: str  # in the language of the request (Japanese when the English name is missing)
+    n: int = 0
+
+
+def themes() -> list[ThemeCount]:
+    """The themes in their order, read as plain values (the list needs no model instances)."""
+    english = get_language() == "en"
+    return [
+        ThemeCount(pk, key, (name_en or name_ja) if english else name_ja)
+        for pk, key, name_ja, name_en in Theme.objects.order_by("order", "key").values_list(
+            "pk", "key", "name_ja", "name_en"
+        )
+    ]
+
+
+@dataclass
 class PrefectureCount:
     code: str
     display_name: str  # in the language of the request
@@ -153,12 +174,64 @@ def filtered(filters: Filters, *, theme_ids: dict[str, int]) -> QuerySet:
     elif filters.region:
         qs = qs.filter(region=filters.region)
     if filters.theme:
-        qs = qs.filter(themes=theme_ids[filters.theme])
+        bit = theme_bit(theme_ids[filters.theme])
+        qs = qs.alias(theme_bit=F("theme_mask").bitand(bit)).filter(theme_bit=bit)
     if filters.year:
         qs = qs.filter(year_q(filters.year))
     if filters.pop:
         qs = qs.filter(population_band=filters.pop)
     return qs
+
+
+ORDER_SQL = {
+    "new": "edition DESC, fiscal_year_start DESC, id DESC",
+    "relevance": "edition DESC, fiscal_year_start DESC, id DESC",  # without a keyword: the newest
+    "kana": "organisation_kana, id",
+    "pref": "prefecture_id, organisation_kana, id",
+}
+
+
+class PageIds:
+    """The ids of the cases that every filter but the keyword allows, in the order asked for, read
+    a page at a time: what ``filtered()`` selects, as one plain SQL statement on the covering
+    indexes of CaseStudy (the ORM spends more time writing this query than the database takes to
+    answer it). A test holds the two to the same answers."""
+
+    def __init__(self, filters: Filters, *, theme_ids: dict[str, int], count: int, now=None):
+        self.count = count
+        table = connection.ops.quote_name(CaseStudy._meta.db_table)
+        where, params = ["state = %s", "published_at <= %s"], [PublishState.PUBLISHED, now or timezone.now()]
+        if filters.pref:
+            where.append("prefecture_id = %s")
+            params.append(filters.pref)
+        elif filters.region:
+            where.append("region = %s")
+            params.append(filters.region)
+        if filters.theme:
+            bit = theme_bit(theme_ids[filters.theme])
+            where.append("(theme_mask & %s) = %s")
+            params += [bit, bit]
+        if filters.year:
+            where.append("fiscal_year_start <= %s AND (fiscal_year_end >= %s OR fiscal_year_end IS NULL)")
+            params += [filters.year, filters.year]
+        if filters.pop:
+            where.append("population_band = %s")
+            params.append(filters.pop)
+        order = ORDER_SQL[filters.sort]
+        # Fixed fragments only; every value a visitor sent is a parameter.
+        self.sql = f"SELECT id FROM {table} WHERE {' AND '.join(where)} ORDER BY {order} LIMIT %s OFFSET %s"  # noqa: S608
+        self.params = params
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __getitem__(self, window: slice) -> list[int]:
+        start, stop = window.start or 0, window.stop
+        if stop <= start:
+            return []
+        with connection.cursor() as cursor:
+            cursor.execute(self.sql, [*self.params, stop - start, start])
+            return [row[0] for row in cursor.fetchall()]
 
 
 def keyword_ids(filters: Filters, *, language: str) -> list[int] | None:
@@ -172,13 +245,13 @@ class Facets:
     total: int
     regions: dict[str, int]
     prefs: list[PrefectureCount]
-    themes: list[Theme]
+    themes: list[ThemeCount]
     years: dict[int, int]
     pops: dict[str, int]
     version: int | None = None  # of the facet cells, when the counts come from them
 
 
-def _facets(filters: Filters, themes: list[Theme], *, prefs, theme_counts, year_counts, pops) -> Facets:
+def _facets(filters: Filters, themes: list[ThemeCount], *, prefs, theme_counts, year_counts, pops) -> Facets:
     allowed = set(place_codes(filters))
     pref_rows = prefecture_counts(prefs)
     regions: Counter = Counter()
@@ -197,7 +270,7 @@ def _facets(filters: Filters, themes: list[Theme], *, prefs, theme_counts, year_
     )
 
 
-def facets(filters: Filters, themes: list[Theme]) -> Facets:
+def facets(filters: Filters, themes: list[ThemeCount]) -> Facets:
     """Counts per value of each filter, the other filters applied, without a keyword (one query)."""
     theme_ids = {t.key: t.pk for t in themes}
     counts = facet_cells.counts(
@@ -237,7 +310,7 @@ class Row:
     themes: set
 
 
-def keyword_facets(filters: Filters, themes: list[Theme], ids: list[int]) -> tuple[Facets, list[int]]:
+def keyword_facets(filters: Filters, themes: list[ThemeCount], ids: list[int]) -> tuple[Facets, list[int]]:
     """Facet counts over the keyword's hits, and the hits every other filter allows, in the order
     asked for (two queries: the hits' filter values and their themes)."""
     rows = {

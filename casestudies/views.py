@@ -15,7 +15,7 @@ from casestudies import japan_map, selectors
 from casestudies.models import CaseStudy, PopulationBand
 from portal import html
 from portal.i18n import shows_japanese_fallback
-from portal.models import Region, Theme
+from portal.models import Region
 from portal.views import preview_response
 
 PER_PAGE = 20
@@ -29,26 +29,8 @@ FILTER_LABELS = {
 }
 
 
-class CountedPaginator(Paginator):
-    """A paginator told the total, which the facet counts already give (no COUNT query)."""
-
-    def __init__(self, object_list, per_page, *, count: int):
-        super().__init__(object_list, per_page)
-        self._count = count
-
-    @property
-    def count(self):
-        return self._count
-
-
 PAGE_PREFETCH = ("themes", "municipalities__parent")
 CARD_CACHE_SECONDS = 60 * 60 * 24
-ORDERINGS = {
-    "new": ("-edition", "-fiscal_year_start", "-id"),
-    "relevance": ("-edition", "-fiscal_year_start", "-id"),  # without a keyword: the newest first
-    "kana": ("organisation_kana", "id"),
-    "pref": ("prefecture_id", "organisation_kana", "id"),
-}
 
 
 def case_cards(pks: list[int], *, version: int | None, language: str) -> list[SafeString]:
@@ -75,14 +57,13 @@ def case_cards(pks: list[int], *, version: int | None, language: str) -> list[Sa
 @require_safe
 def case_list(request):
     language = get_language()
-    themes = list(Theme.objects.all())
+    themes = selectors.themes()
     filters = selectors.parse_filters(request.GET, theme_keys={t.key for t in themes})
     ids = selectors.keyword_ids(filters, language=language)
     if ids is None:
         facets = selectors.facets(filters, themes)
-        cases = selectors.filtered(filters, theme_ids={t.key: t.pk for t in themes})
-        cases = cases.order_by(*ORDERINGS[filters.sort]).values_list("pk", flat=True)
-        paginator = CountedPaginator(cases, PER_PAGE, count=facets.total)
+        ids_in_order = selectors.PageIds(filters, theme_ids={t.key: t.pk for t in themes}, count=facets.total)
+        paginator = Paginator(ids_in_order, PER_PAGE)
     else:
         facets, matches = selectors.keyword_facets(filters, themes, ids)
         paginator = Paginator(matches, PER_PAGE)

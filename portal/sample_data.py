@@ -254,7 +254,7 @@ def sample_cases(count: int, *, seed: int = 1, start: int = 0):
 
 def generate_cases(count: int, *, seed: int = 1, batch: int = 1000, progress=None) -> int:
     """Add sample case studies until there are ``count`` of them; index them in batches."""
-    from casestudies.models import CaseStudy
+    from casestudies.models import CaseStudy, theme_bit
     from portal.models import Theme
     from portal.search import engine, registry
 
@@ -265,6 +265,8 @@ def generate_cases(count: int, *, seed: int = 1, batch: int = 1000, progress=Non
     while existing + made < count:
         n = min(batch, count - existing - made)
         rows = sample_cases(n, seed=seed, start=existing + made)
+        for case, _, keys in rows:  # bulk_create sends no m2m signal: set the theme bits here
+            case.theme_mask = sum(theme_bit(themes[key]) for key in keys)
         with transaction.atomic():
             cases = CaseStudy.objects.bulk_create([case for case, _, _ in rows])
             CaseStudy.municipalities.through.objects.bulk_create(

@@ -92,3 +92,34 @@ def json_ld(data):
     text = json.dumps({k: v for k, v in data.items() if v is not None}, ensure_ascii=False)
     safe = mark_safe(text.translate(_json_script_escapes))  # noqa: S308 - <, > and & escaped as in json_script
     return format_html('<script type="application/ld+json">{}</script>', safe)
+
+
+# {% frozen key … %}…{% endfrozen %}: the parts of every page that depend only on the language
+# and on a few small keys (the footer, the navigation) are drawn once per process and reused.
+# What a frozen block shows must follow from the language and its keys alone; templates and
+# translations change only with a deploy, which starts new processes.
+_FROZEN: dict[tuple, str] = {}
+_FROZEN_LIMIT = 1000
+
+
+class FrozenNode(template.Node):
+    def __init__(self, nodelist, keys, block_key):
+        self.nodelist, self.keys, self.block_key = nodelist, keys, block_key
+
+    def render(self, context):
+        key = (self.block_key, get_language(), *(k.resolve(context) for k in self.keys))
+        html = _FROZEN.get(key)
+        if html is None:
+            html = self.nodelist.render(context)
+            if len(_FROZEN) < _FROZEN_LIMIT:
+                _FROZEN[key] = html
+        return html
+
+
+@register.tag
+def frozen(parser, token):
+    bits = token.split_contents()
+    nodelist = parser.parse(("endfrozen",))
+    parser.delete_first_token()
+    block_key = (str(getattr(parser.origin, "name", "")), token.position)
+    return FrozenNode(nodelist, [parser.compile_filter(bit) for bit in bits[1:]], block_key)
