@@ -57,7 +57,7 @@ migrate: setup
 run: migrate
 	@echo "地域力創造ポータル: http://127.0.0.1:$(PORT)/  (English: http://127.0.0.1:$(PORT)/en/)"
 	$(RUN_ENV) $(VENV)/bin/gunicorn portal.wsgi --bind 127.0.0.1:$(PORT) --workers 2 \
-		--no-control-socket --access-logfile -
+		--no-control-socket --config python:portal.gunicorn_conf --access-logfile -
 
 superuser: migrate
 	$(RUN_ENV) $(PY) manage.py createsuperuser

@@ -130,6 +130,11 @@ class CaseStudy(Publishable):
                 fields=["state", "prefecture", *LIST_ORDER_NEW, *_but("prefecture")], name="case_pref_new_idx"
             ),
             models.Index(fields=["state", "organisation_kana", "id", *LIST_FILTERS], name="case_kana_idx"),
+            # The keyword list reads the filter values of up to 10,000 hits by id.
+            models.Index(
+                fields=["id", "state", "fiscal_year_start", "edition", "organisation_kana", *LIST_FILTERS],
+                name="case_hit_idx",
+            ),
             models.Index(
                 fields=["state", "prefecture", "organisation_kana", "id", *_but("prefecture")],
                 name="case_pref_kana_idx",

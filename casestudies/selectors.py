@@ -7,6 +7,7 @@ over the search engine's hits, which it caps at 10,000.
 """
 
 import functools
+import json
 from collections import Counter
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
@@ -21,7 +22,7 @@ from casestudies.facets import FIRST_YEAR
 from casestudies.models import CaseStudy, PopulationBand, theme_bit
 from portal.models import Prefecture, Region, Theme
 from portal.publishing import PublishState
-from portal.search.engine import matching_object_ids
+from portal.search.engine import MATCHING_LIMIT, matching_object_ids
 from portal.search.query import Query, parse
 from portal.text import fiscal_year
 
@@ -219,7 +220,7 @@ class PageIds:
             params.append(filters.pop)
         order = ORDER_SQL[filters.sort]
         # Fixed fragments only; every value a visitor sent is a parameter.
-        self.sql = f"SELECT id FROM {table} WHERE {' AND '.join(where)} ORDER BY {order} LIMIT %s OFFSET %s"  # noqa: S608
+        self.sql = f"SELECT id FROM {table} WHERE {' AND '.join(where)} ORDER BY {order} LIMIT %s OFFSET %s"
         self.params = params
 
     def __len__(self) -> int:
@@ -249,6 +250,7 @@ class Facets:
     years: dict[int, int]
     pops: dict[str, int]
     version: int | None = None  # of the facet cells, when the counts come from them
+    capped: bool = False  # the keyword matched more cases than are counted (MATCHING_LIMIT)
 
 
 def _facets(filters: Filters, themes: list[ThemeCount], *, prefs, theme_counts, year_counts, pops) -> Facets:
@@ -307,60 +309,67 @@ class Row:
     end: int | None
     edition: int
     kana: str
-    themes: set
+    mask: int  # theme bits
+
+
+def _hit_rows(ids: list[int], *, now=None) -> dict[int, Row]:
+    """The filter values of the public cases among ``ids``, in one plain query (the ids come from
+    the search engine, up to 10,000: passed as one JSON or array parameter, not 10,000)."""
+    table = connection.ops.quote_name(CaseStudy._meta.db_table)
+    if connection.vendor == "postgresql":
+        among, param = "id = ANY(%s)", list(ids)
+    else:  # SQLite: read the narrow index, not the wide rows (10,000 rows: 10 ms instead of 90)
+        table += " INDEXED BY case_hit_idx"
+        among, param = "id IN (SELECT value FROM json_each(%s))", json.dumps(ids)
+    sql = (
+        "SELECT id, prefecture_id, population_band, fiscal_year_start, fiscal_year_end, edition, organisation_kana,"
+        f" theme_mask FROM {table} WHERE {among} AND state = %s AND published_at <= %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [param, PublishState.PUBLISHED, now or timezone.now()])
+        return {row[0]: Row(*row) for row in cursor.fetchall()}
 
 
 def keyword_facets(filters: Filters, themes: list[ThemeCount], ids: list[int]) -> tuple[Facets, list[int]]:
     """Facet counts over the keyword's hits, and the hits every other filter allows, in the order
-    asked for (two queries: the hits' filter values and their themes)."""
-    rows = {
-        pk: Row(pk, pref, band, start, end, edition, kana, set())
-        for pk, pref, band, start, end, edition, kana in CaseStudy.objects.published()
-        .filter(pk__in=ids)
-        .order_by()
-        .values_list(
-            "pk",
-            "prefecture_id",
-            "population_band",
-            "fiscal_year_start",
-            "fiscal_year_end",
-            "edition",
-            "organisation_kana",
-        )
-    }
-    for case_id, theme_id in CaseStudy.themes.through.objects.filter(casestudy_id__in=list(rows)).values_list(
-        "casestudy_id", "theme_id"
-    ):
-        rows[case_id].themes.add(theme_id)
-    theme_id = {t.key: t.pk for t in themes}.get(filters.theme)
+    asked for (one query: the hits' filter values, their themes as bits)."""
+    rows = _hit_rows(ids)
+    bit = theme_bit({t.key: t.pk for t in themes}[filters.theme]) if filters.theme else 0
+    bits = [(theme_bit(t.pk), t.pk) for t in themes]
     allowed = set(place_codes(filters))
     current = fiscal_year(timezone.localdate())
+    year = filters.year
 
-    def passes(row: Row, skip: str) -> bool:
-        return (
-            (skip == "place" or not allowed or row.pref in allowed)
-            and (skip == "theme" or theme_id is None or theme_id in row.themes)
-            and (skip == "year" or not filters.year or row.start <= filters.year <= (row.end or current))
-            and (skip == "pop" or not filters.pop or row.band == filters.pop)
-        )
-
-    prefs, theme_counts, year_counts, pops = Counter(), Counter(), Counter(), Counter()
+    prefs, masks, year_counts, pops = Counter(), Counter(), Counter(), Counter()
     matches = []
     for pk in ids:
         row = rows.get(pk)
         if row is None:
             continue
-        if passes(row, "place"):
+        # Which filters the row passes; each facet counts the rows that pass all the others.
+        place = not allowed or row.pref in allowed
+        theme = not bit or row.mask & bit
+        in_year = not year or row.start <= year <= (row.end or current)
+        pop = not filters.pop or row.band == filters.pop
+        if theme and in_year and pop:
             prefs[row.pref] += 1
-        if passes(row, "theme"):
-            theme_counts.update(row.themes)
-        if passes(row, "year"):
-            year_counts.update(range(max(row.start, FIRST_YEAR), min(row.end or current, current) + 1))
-        if passes(row, "pop"):
+        if place and in_year and pop:
+            masks[row.mask] += 1
+        if place and theme and pop:  # a case counts in every year of its span: mark where it starts and ends
+            year_counts[max(row.start, FIRST_YEAR)] += 1
+            year_counts[min(row.end or current, current) + 1] -= 1
+        if place and theme and in_year:
             pops[row.band] += 1
-        if passes(row, ""):
-            matches.append(row)
+            if pop:
+                matches.append(row)
+    theme_counts = {pk: sum(n for mask, n in masks.items() if mask & b) for b, pk in bits}
+    running, spans = 0, year_counts
+    year_counts = {}
+    for y in range(FIRST_YEAR, current + 1):
+        running += spans[y]
+        year_counts[y] = running
     if filters.sort in SORT_KEYS:
         matches.sort(key=SORT_KEYS[filters.sort])
     result = _facets(filters, themes, prefs=prefs, theme_counts=theme_counts, year_counts=year_counts, pops=pops)
+    result.capped = len(ids) >= MATCHING_LIMIT
     return result, [row.pk for row in matches]

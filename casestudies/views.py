@@ -1,6 +1,8 @@
+import functools
+import threading
+from collections import OrderedDict
 from urllib.parse import urlencode
 
-from django.core.cache import cache
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
@@ -16,6 +18,7 @@ from casestudies.models import CaseStudy, PopulationBand
 from portal import html
 from portal.i18n import shows_japanese_fallback
 from portal.models import Region
+from portal.search.engine import MATCHING_LIMIT
 from portal.views import preview_response
 
 PER_PAGE = 20
@@ -30,28 +33,60 @@ FILTER_LABELS = {
 
 
 PAGE_PREFETCH = ("themes", "municipalities__parent")
-CARD_CACHE_SECONDS = 60 * 60 * 24
+
+
+class CardStore:
+    """Drawn result cards, kept in this process: at most ``size``, the least recently used go first.
+
+    A card is drawn once per version of the data (the facet cells' version, which changes with
+    every change to a case, a theme or a place) and language; a page only reads which cases it
+    shows. Each process keeps its own: a card costs one query and one template to draw again,
+    less than fetching it from a shared cache (docs/decisions/0007-case-study-facets.md).
+    """
+
+    def __init__(self, size: int):
+        self.size = size
+        self.cards: OrderedDict[tuple, SafeString] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key):
+        with self.lock:
+            card = self.cards.get(key)
+            if card is not None:
+                self.cards.move_to_end(key)
+            return card
+
+    def put(self, key, card: SafeString) -> None:
+        with self.lock:
+            self.cards[key] = card
+            while len(self.cards) > self.size:
+                self.cards.popitem(last=False)
+
+
+CARDS = CardStore(size=5000)
 
 
 def case_cards(pks: list[int], *, version: int | None, language: str) -> list[SafeString]:
-    """The cards of these cases, in this order.
-
-    A card is drawn once per version of the data (the facet cells' version, which changes with
-    every change to a case, a theme or a place) and language, then kept in the cache; a page only
-    reads which cases it shows. Without a version (the keyword list) the cards are drawn afresh.
-    """
-    keys = {pk: f"casestudies:card:{version}:{language}:{pk}" for pk in pks}
-    found = cache.get_many(list(keys.values())) if version is not None else {}
-    missing = [pk for pk in pks if keys[pk] not in found]
+    """The cards of these cases, in this order. Without a version (the keyword list) they are drawn
+    afresh."""
+    keys = {pk: (version, language, pk) for pk in pks}
+    found = {pk: card for pk in pks if version is not None and (card := CARDS.get(keys[pk])) is not None}
+    missing = [pk for pk in pks if pk not in found]
     if missing:
         cases = CaseStudy.objects.select_related("prefecture").prefetch_related(*PAGE_PREFETCH).in_bulk(missing)
-        drawn = {
-            keys[pk]: render_to_string("casestudies/card.html", {"case": cases[pk]}) for pk in missing if pk in cases
-        }
-        if version is not None:
-            cache.set_many(drawn, timeout=CARD_CACHE_SECONDS)
-        found.update(drawn)
-    return [mark_safe(found[keys[pk]]) for pk in pks if keys[pk] in found]  # noqa: S308 (rendered by the template)
+        for pk in missing:
+            if pk in cases:
+                found[pk] = mark_safe(render_to_string("casestudies/card.html", {"case": cases[pk]}))  # noqa: S308
+                if version is not None:
+                    CARDS.put(keys[pk], found[pk])
+    return [found[pk] for pk in pks if pk in found]
+
+
+@functools.lru_cache(maxsize=8)
+def list_urls(language: str) -> dict[str, str]:
+    """The list's own links, in the language they were asked for (the same for every request)."""
+    names = ("list", "feed", "export_csv_excel", "export_csv", "export_json", "opendata")
+    return {name: reverse(f"casestudies:{name}") for name in names}
 
 
 @require_safe
@@ -129,6 +164,8 @@ def case_list(request):
         "chips": chips,
         "ignored": [str(FILTER_LABELS[name]) for name in filters.ignored],
         "query_string": urlencode(filters.as_params()),
+        "urls": list_urls(language),
+        "matching_limit": f"{MATCHING_LIMIT:,}",
         "breadcrumbs": [(_("地域力創造優良事例集"), None)],
         "noindex": bool(request.GET),
     }

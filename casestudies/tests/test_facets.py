@@ -196,3 +196,43 @@ def test_page_query_selects_what_the_orm_filter_selects(combination, sort):
     pages = selectors.PageIds(filters, theme_ids=theme_ids, count=len(expected))
     assert pages[0:1000] == expected
     assert pages[3:7] == expected[3:7]
+
+
+def test_a_card_shows_an_edit_at_once(client, django_capture_on_commit_callbacks):
+    case = CaseStudy.objects.published().order_by("-edition", "-fiscal_year_start", "-id").first()
+    assert case.title_ja in client.get("/casestudies/").content.decode()  # drawn and kept
+    with django_capture_on_commit_callbacks(execute=True):
+        case.title_ja = "題名を直した事例"
+        case.save()
+    html = client.get("/casestudies/").content.decode()
+    assert "題名を直した事例" in html
+    theme = case.themes.first()
+    with django_capture_on_commit_callbacks(execute=True):
+        theme.name_ja = "名前を変えたテーマ"
+        theme.save()
+    assert "名前を変えたテーマ" in client.get("/casestudies/").content.decode()
+
+
+def test_card_store_keeps_the_most_recent():
+    from casestudies.views import CardStore
+
+    store = CardStore(size=2)
+    store.put("a", "A")
+    store.put("b", "B")
+    assert store.get("a") == "A"  # a is now the most recent
+    store.put("c", "C")
+    assert store.get("b") is None and store.get("a") == "A" and store.get("c") == "C"
+
+
+def test_a_keyword_with_more_hits_than_counted_says_so(client, monkeypatch):
+    from casestudies import selectors as list_selectors
+    from casestudies import views
+    from portal.search import engine
+
+    for module in (engine, list_selectors, views):
+        monkeypatch.setattr(module, "MATCHING_LIMIT", 5)
+    html = client.get("/casestudies/", {"q": "地域"}).content.decode()
+    assert "該当する事例: 5 件以上" in html
+    assert "関連度の高い 5 件の中で数えています" in html
+    html = client.get("/casestudies/", {"q": "棚田"}).content.decode()
+    assert "件以上" not in html

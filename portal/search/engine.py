@@ -276,8 +276,11 @@ def search(
     return SearchResult(query, groups)
 
 
+MATCHING_LIMIT = 10_000  # a list page's keyword box narrows within the best 10,000 hits
+
+
 def matching_object_ids(query: Query, *, kind: str, language: str, now=None) -> list[int]:
-    """The objects of ``kind`` the query matches, best first, up to 10,000 (for a list page's
+    """The objects of ``kind`` the query matches, best first, up to MATCHING_LIMIT (for a list page's
     keyword box). The ids come from the rank keys themselves: no entry is read."""
     selected = [k for k in registry.kinds() if k.key == kind]
     if query.is_empty or not selected:
@@ -286,7 +289,7 @@ def matching_object_ids(query: Query, *, kind: str, language: str, now=None) -> 
     backend = _PostgresBackend(query, language, now) if is_postgresql() else _SqliteBackend(query, language, now)
     with backend.session():
         counts = backend.counts(selected, 0)
-        ranked = backend.top([k for k in selected if counts[k.key][0] > 0], counts, 10_000, 0)
+        ranked = backend.top([k for k in selected if counts[k.key][0] > 0], counts, MATCHING_LIMIT, 0)
     return [key % MINUTE_SPAN for key in ranked.get(kind, [])]
 
 

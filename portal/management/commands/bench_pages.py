@@ -172,6 +172,8 @@ class Command(BaseCommand):
                 "--workers",
                 str(workers),
                 "--no-control-socket",
+                "--config",
+                "python:portal.gunicorn_conf",
                 "--log-level",
                 "warning",
             ],
