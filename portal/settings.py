@@ -321,3 +321,16 @@ CSRF_FAILURE_VIEW = "portal.views.csrf_failure"
 # whitenoise: long-lived caching of hashed files; in DEBUG and tests files come from the finders.
 WHITENOISE_USE_FINDERS = DEBUG or TESTING
 WHITENOISE_AUTOREFRESH = DEBUG or TESTING
+
+# Expert registry requests (expertnet/consultations.py): 相談申込 from municipalities.
+# EXPERTNET_STAFF_EMAILS receive the notice of each new request (comma-separated; none: no notice,
+# the request still waits in the admin). At most EXPERTNET_REQUESTS_PER_HOUR requests per sender
+# address and hour, counted in the database over a keyed hash of the address (never the address).
+# Behind a proxy, the address is REMOTE_ADDR unless EXPERTNET_TRUST_X_FORWARDED_FOR is on: then
+# the last entry of X-Forwarded-For, which the proxy must set (a client can forge the others).
+# `manage.py purge_closed_requests` erases the personal data of requests closed (完了) more than
+# EXPERTNET_RETENTION_DAYS days ago.
+EXPERTNET_STAFF_EMAILS = env_list("EXPERTNET_STAFF_EMAILS")
+EXPERTNET_REQUESTS_PER_HOUR = int(env("EXPERTNET_REQUESTS_PER_HOUR", "5"))
+EXPERTNET_RETENTION_DAYS = int(env("EXPERTNET_RETENTION_DAYS", "365"))
+EXPERTNET_TRUST_X_FORWARDED_FOR = env_bool("EXPERTNET_TRUST_X_FORWARDED_FOR", False)
