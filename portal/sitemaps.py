@@ -20,6 +20,7 @@ class StaticSitemap(I18nSitemap):
             "initiatives:list",
             "casestudies:list",
             "casestudies:opendata",
+            "expertnet:seminars",
             "portal:news_list",
             "portal:search",
             "portal:site_map",
@@ -47,6 +48,16 @@ class CaseStudySitemap(I18nSitemap):
         return obj.updated_at
 
 
+class SeminarSitemap(I18nSitemap):
+    def items(self):
+        from expertnet.models import Seminar
+
+        return Seminar.objects.published().only("slug", "updated_at").order_by("-starts_at", "id")
+
+    def lastmod(self, obj):
+        return obj.updated_at
+
+
 class PageSitemap(I18nSitemap):
     def items(self):
         return Page.objects.published().only("slug", "updated_at").order_by("order", "slug")
@@ -67,6 +78,7 @@ SITEMAPS = {
     "static": StaticSitemap,
     "initiatives": InitiativeSitemap,
     "casestudies": CaseStudySitemap,
+    "seminars": SeminarSitemap,
     "pages": PageSitemap,
     "news": NewsSitemap,
 }

@@ -25,13 +25,14 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from expertnet.models import Expert, Seminar, SeminarSession
 from initiatives.models import Initiative, InitiativeDocument, InitiativeLink, InitiativeStatus, Meeting
-from portal.models import NewsItem, Page
+from portal.models import Municipality, NewsItem, Page
 from portal.publishing import PublishState
 
 BREADCRUMB_LABEL = {"ja": "現在位置", "en": "You are here"}
 HOME_PATHS = {"/", "/en/"}
-STATIC_SITEMAP_ITEMS = 7  # home, programs, cases, open data, news, search, site map
+STATIC_SITEMAP_ITEMS = 8  # home, programs, cases, open data, seminars, news, search, site map
 OTHER_LANGUAGE = {"ja": "en", "en": "ja"}
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
 MAX_TABS = 60
@@ -60,6 +61,7 @@ def test_sitemap_lists_every_public_page_in_both_languages(sitemap_entries):
         + Page.objects.published().count()
         + NewsItem.objects.published().count()
         + CaseStudy.objects.published().count()
+        + Seminar.objects.published().count()
     )
     assert published >= 10 + 5 + 3, "the shipped content (10 programs, 5 site pages, 3 news) is missing"
     paths = [entry.path for entry in sitemap_entries]
@@ -432,10 +434,12 @@ def count_queries(client, path: str) -> tuple[int, list[str]]:
     return len(captured.captured_queries), [q["sql"] for q in captured.captured_queries]
 
 
-def page_kinds(initiative_slug: str, news_slug: str) -> dict[str, str]:
+def page_kinds(initiative_slug: str, news_slug: str, seminar_slug: str) -> dict[str, str]:
     kinds = {}
     for prefix in ("", "/en"):
         kinds |= {
+            f"seminar list{prefix}": f"{prefix}/expertnet/seminars/",
+            f"seminar detail{prefix}": f"{prefix}/expertnet/seminars/{seminar_slug}/",
             f"home{prefix}": f"{prefix}/",
             f"initiative list{prefix}": f"{prefix}/initiatives/",
             f"initiative detail{prefix}": f"{prefix}/initiatives/{initiative_slug}/",
@@ -502,12 +506,39 @@ def new_program(number: int, *, english: bool = True) -> Initiative:
     )
 
 
+def add_seminars(count: int, *, speakers) -> None:
+    """Published seminars, past and upcoming, each with a programme of three sessions and speakers."""
+    municipality = Municipality.objects.get(code="202053")
+    for n in range(count):
+        starts = timezone.now() + datetime.timedelta(days=10 * n - 150)
+        seminar = Seminar.objects.create(
+            slug=f"extra-seminar-{n}",
+            title_ja=f"追加のセミナー{n}",
+            starts_at=starts,
+            ends_at=starts + datetime.timedelta(hours=5),
+            municipality=municipality,
+            venue_ja="市民会館",
+            summary_ja="追加のセミナーの概要です。",
+            state=PublishState.PUBLISHED,
+            published_at=timezone.now() - datetime.timedelta(days=1),
+        )
+        for m in range(3):
+            session = SeminarSession.objects.create(
+                seminar=seminar,
+                starts_at=starts + datetime.timedelta(hours=m),
+                kind="lecture",
+                title_ja=f"講演{n}-{m}",
+            )
+            session.speakers.set(speakers[m:])
+
+
 @pytest.mark.django_db
 def test_query_counts_do_not_grow_with_the_data(client, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     shipped = Initiative.objects.published().order_by("order", "id").first()
     news = NewsItem.objects.published().first()
-    kinds = page_kinds(shipped.slug, news.slug)
+    seminar = Seminar.objects.published().order_by("starts_at", "id").first()
+    kinds = page_kinds(shipped.slug, news.slug, seminar.slug)
     before = {kind: count_queries(client, path) for kind, path in kinds.items()}
 
     # A program page with one of everything, then the same page with many.
@@ -540,6 +571,7 @@ def test_query_counts_do_not_grow_with_the_data(client, settings, tmp_path):
             state=PublishState.PUBLISHED,
             published_at=timezone.now() - datetime.timedelta(hours=n + 1),
         )
+    add_seminars(30, speakers=list(Expert.objects.published()[:5]))
     assert Initiative.objects.published().count() >= 41
     assert NewsItem.objects.published().count() >= 43
     detail = client.get(kinds["initiative detail"]).content.decode()
