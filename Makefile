@@ -18,7 +18,8 @@ help:
 	@echo "make lint        ruff check, ruff format --check and djhtml --check"
 	@echo "make messages    update and compile the English UI catalog"
 	@echo "make a11y-report re-measure the accessibility results shown on the policy page"
-	@echo "make bench       page load (bench-pages, BENCH_CASES=100000) and search (bench-search, BENCH_DOCS=100000)"
+	@echo "make bench       page load (bench-pages: BENCH_CASES=100000, BENCH_EXPERTS=10000) and search"
+	@echo "                 (bench-search: BENCH_DOCS=100000)"
 	@echo "                 benchmarks; also on PostgreSQL when DATABASE_URL=postgres://..."
 
 $(PY):
@@ -90,6 +91,7 @@ a11y-report: $(STAMP)
 # var/bench-sqlite.sqlite3, and <DATABASE_URL's server>/portal_bench when DATABASE_URL is PostgreSQL.
 BENCH_DOCS ?= 100000
 BENCH_CASES ?= 100000
+BENCH_EXPERTS ?= 10000
 BENCH_SECONDS ?= 8
 BENCH_SQLITE_URL ?= sqlite:///$(CURDIR)/var/bench-sqlite.sqlite3
 
@@ -100,16 +102,16 @@ bench: bench-pages bench-search
 bench-pages: setup
 	@scripts/ensure-wrk
 	@mkdir -p var bench-results
-	@echo "== page benchmark on SQLite ($(BENCH_CASES) case studies)"
+	@echo "== page benchmark on SQLite ($(BENCH_CASES) case studies, $(BENCH_EXPERTS) experts)"
 	DATABASE_URL=$(BENCH_SQLITE_URL) $(PY) manage.py migrate --no-input -v0
-	DATABASE_URL=$(BENCH_SQLITE_URL) $(PY) manage.py bench_pages --cases $(BENCH_CASES) \
+	DATABASE_URL=$(BENCH_SQLITE_URL) $(PY) manage.py bench_pages --cases $(BENCH_CASES) --experts $(BENCH_EXPERTS) \
 		--duration $(BENCH_SECONDS) --json bench-results/pages-sqlite.json
 	@case "$$DATABASE_URL" in postgres*) \
 		pg="$${DATABASE_URL%/*}/portal_bench"; \
-		echo "== page benchmark on PostgreSQL ($(BENCH_CASES) case studies)"; \
+		echo "== page benchmark on PostgreSQL ($(BENCH_CASES) case studies, $(BENCH_EXPERTS) experts)"; \
 		$(PY) scripts/ensure-database "$$pg" && \
 		DATABASE_URL="$$pg" $(PY) manage.py migrate --no-input -v0 && \
-		DATABASE_URL="$$pg" $(PY) manage.py bench_pages --cases $(BENCH_CASES) \
+		DATABASE_URL="$$pg" $(PY) manage.py bench_pages --cases $(BENCH_CASES) --experts $(BENCH_EXPERTS) \
 			--duration $(BENCH_SECONDS) --json bench-results/pages-postgresql.json;; \
 	*) echo "(set DATABASE_URL=postgres://... to run it on PostgreSQL too)";; esac
 

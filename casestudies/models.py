@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from portal.documents import DocumentFileMixin, validate_document
 from portal.images import SafeImageField, make_renditions
+from portal.models import theme_bit
 from portal.publishing import Publishable
 
 
@@ -160,12 +161,6 @@ class CaseStudy(Publishable):
     @property
     def keyword_list(self) -> list[str]:
         return [k.strip() for k in (self.keywords or "").replace(",", "、").split("、") if k.strip()]
-
-
-def theme_bit(theme_id: int) -> int:
-    if not 0 < theme_id < 63:
-        raise ValueError(f"theme id {theme_id} does not fit the 63 bits of CaseStudy.theme_mask")
-    return 1 << theme_id
 
 
 def theme_masks(case_ids) -> dict[int, int]:

@@ -1,11 +1,7 @@
 """Open data of the case-study list: CSV (UTF-8 with BOM for Excel, or plain UTF-8), JSON and Atom,
 from the same URL filters as the list. Licence: 公共データ利用規約(第1.0版) (PDL1.0)."""
 
-import csv
-import json
-
 from django.contrib.syndication.views import Feed
-from django.http import StreamingHttpResponse
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
 from django.utils.translation import get_language, gettext_lazy
@@ -14,8 +10,7 @@ from django.views.decorators.http import require_safe
 
 from casestudies import selectors
 from portal.models import Theme
-
-LICENCE = "公共データ利用規約(第1.0版)(PDL1.0) https://www.digital.go.jp/resources/open_data/public_data_license_v1.0"
+from portal.opendata import LICENCE, csv_response, json_response
 
 # (column, description) in the order of the CSV; docs on /casestudies/opendata/.
 FIELDS = [
@@ -86,49 +81,27 @@ def row(request, case) -> dict:
     }
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
-def _csv_response(request, *, bom: bool, filename: str):
-    cases = filtered_cases(request)
-    writer = csv.writer(_Echo())
+def _csv(request, *, bom: bool, filename: str):
     names = [name for name, _ in FIELDS]
-
-    def lines():
-        yield ("\ufeff" if bom else "") + writer.writerow(names)
-        for case in cases.iterator(chunk_size=500):
-            data = row(request, case)
-            yield writer.writerow([data[n] for n in names])
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    cases = filtered_cases(request).iterator(chunk_size=500)
+    return csv_response(cases, lambda case: row(request, case), names, bom=bom, filename=filename)
 
 
 @require_safe
 def export_csv_excel(request):
     """UTF-8 with a byte-order mark: Excel opens it with the Japanese intact."""
-    return _csv_response(request, bom=True, filename="casestudies.csv")
+    return _csv(request, bom=True, filename="casestudies.csv")
 
 
 @require_safe
 def export_csv(request):
-    return _csv_response(request, bom=False, filename="casestudies-utf8.csv")
+    return _csv(request, bom=False, filename="casestudies-utf8.csv")
 
 
 @require_safe
 def export_json(request):
-    cases = filtered_cases(request)
-
-    def chunks():
-        yield '{"licence": ' + json.dumps(LICENCE, ensure_ascii=False) + ', "cases": ['
-        for i, case in enumerate(cases.iterator(chunk_size=500)):
-            yield ("," if i else "") + json.dumps(row(request, case), ensure_ascii=False)
-        yield "]}"
-
-    return StreamingHttpResponse(chunks(), content_type="application/json; charset=utf-8")
+    cases = filtered_cases(request).iterator(chunk_size=500)
+    return json_response(cases, lambda case: row(request, case), key="cases")
 
 
 class CaseFeed(Feed):

@@ -1,9 +1,12 @@
 import functools
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
+from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
+from django.db.models import DecimalField, F, Prefetch, Q, Value
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
@@ -14,10 +17,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
 from casestudies import japan_map, selectors
-from casestudies.models import CaseStudy, PopulationBand
+from casestudies.models import CaseFigure, CaseLink, CaseStudy, PopulationBand
+from expertnet.models import Dispatch, Expert
 from portal import html
 from portal.i18n import shows_japanese_fallback
-from portal.models import Region
+from portal.models import Municipality, Region
 from portal.search.engine import MATCHING_LIMIT
 from portal.views import preview_response
 
@@ -190,17 +194,82 @@ def json_ld(request, case) -> dict:
     }
 
 
+@dataclass
+class Figure:
+    label: str
+    value: Decimal
+    unit: str
+
+    @property
+    def display_value(self) -> str:
+        return CaseFigure.display_value.fget(self)
+
+
+@dataclass
+class Link:
+    label: str
+    url: str
+
+
+def figures_and_links(case) -> tuple[list[Figure], list[Link]]:
+    """The case's result figures and related links, both short lists, read in one query."""
+    english = get_language() == "en"
+
+    def text(ja, en):
+        return (en or ja) if english else ja
+
+    # Every column is an annotation, in the same order on both sides, so that the UNION's columns
+    # line up (Django puts a model's own fields before annotations in the SELECT).
+    decimal = DecimalField(max_digits=14, decimal_places=2)
+    columns = ("r_kind", "r_order", "r_id", "r_label_ja", "r_label_en", "r_value", "r_unit_ja", "r_unit_en", "r_url")
+    figures = (
+        CaseFigure.objects.filter(case=case)
+        .order_by()
+        .annotate(
+            r_kind=Value("figure"),
+            r_order=F("order"),
+            r_id=F("id"),
+            r_label_ja=F("label_ja"),
+            r_label_en=F("label_en"),
+            r_value=F("value"),
+            r_unit_ja=F("unit_ja"),
+            r_unit_en=F("unit_en"),
+            r_url=Value(""),
+        )
+        .values_list(*columns)
+    )
+    links = (
+        CaseLink.objects.filter(case=case)
+        .order_by()
+        .annotate(
+            r_kind=Value("link"),
+            r_order=F("order"),
+            r_id=F("id"),
+            r_label_ja=F("label_ja"),
+            r_label_en=F("label_en"),
+            r_value=Value(None, output_field=decimal),
+            r_unit_ja=Value(""),
+            r_unit_en=Value(""),
+            r_url=F("url"),
+        )
+        .values_list(*columns)
+    )
+    rows = sorted(figures.union(links, all=True).order_by(), key=lambda r: (r[1], r[2]))
+    return (
+        [Figure(text(r[3], r[4]), r[5], text(r[6], r[7]) or "") for r in rows if r[0] == "figure"],
+        [Link(text(r[3], r[4]), r[8]) for r in rows if r[0] == "link"],
+    )
+
+
 @require_safe
 def case_detail(request, slug):
     queryset = (
         CaseStudy.objects.visible_to(request.user)
         .select_related("prefecture")
         .prefetch_related(
-            "municipalities__parent",
+            Prefetch("municipalities", queryset=Municipality.objects.select_related("parent")),
             "themes",
             "schemes",
-            "figures",
-            "links",
             "images",
             "attachments",
             "initiatives",
@@ -208,13 +277,36 @@ def case_detail(request, slug):
         )
     )
     case = get_object_or_404(queryset, slug=slug)
+    figures, links = figures_and_links(case)
     context = {
+        "figures": figures,
+        "links": links,
         "case": case,
         "breadcrumbs": [(_("地域力創造優良事例集"), reverse("casestudies:list")), (case.title, None)],
         "is_preview": not case.is_public,
         "english_missing": shows_japanese_fallback(case, ("title", "summary", "activities")),
         "related_cases": [c for c in case.related.all() if c.is_public],
         "initiatives": [i for i in case.initiatives.all() if i.is_public],
+        "experts": list(
+            Expert.objects.published()
+            .filter(
+                Q(pk__in=Expert.case_studies.through.objects.filter(casestudy=case).values("expert_id"))
+                | Q(pk__in=Dispatch.objects.filter(case=case).values("expert_id"))
+            )
+            .order_by("name_kana")
+            .only(
+                "slug",
+                "name",
+                "name_ja",
+                "name_en",
+                "name_kana",
+                "kind",
+                "affiliation",
+                "affiliation_ja",
+                "affiliation_en",
+                "is_sample",
+            )
+        ),
         "json_ld": json_ld(request, case),
     }
     return preview_response(render(request, "casestudies/detail.html", context), case)

@@ -44,7 +44,7 @@ def nav_section(match) -> tuple[str, bool]:
     """The global navigation's item for this page, and whether the page is that item's own."""
     if match is None:
         return "", False
-    if match.app_name in ("initiatives", "casestudies"):
+    if match.app_name in ("initiatives", "casestudies", "expertnet"):
         return match.app_name, match.url_name == "list"
     if match.url_name in ("news_list", "news_detail"):
         return "news", match.url_name == "news_list"

@@ -107,6 +107,14 @@ class Municipality(models.Model):
         return f"{self.parent.name}{self.name}" if self.kind == MunicipalityKind.WARD and self.parent_id else self.name
 
 
+def theme_bit(theme_id: int) -> int:
+    """A theme as one bit of a BigIntegerField (CaseStudy.theme_mask, Expert.theme_mask), so that lists
+    filter and count by theme on their own rows, without a join."""
+    if not 0 < theme_id < 63:
+        raise ValueError(f"theme id {theme_id} does not fit the 63 bits of a theme mask")
+    return 1 << theme_id
+
+
 class Theme(models.Model):
     """A field of regional policy (the 13 fields of 地域力創造アドバイザー): one taxonomy shared by
     case studies and experts, so that they cross-link."""

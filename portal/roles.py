@@ -5,7 +5,8 @@ from django.contrib.contenttypes.management import create_contenttypes
 
 EDITORS = "編集者"
 
-# app label -> model -> permissions the editors group has.
+# app label -> model -> permissions the editors group was created with (portal/migrations/0003);
+# later apps add theirs in their own migrations with grant() (expertnet/migrations/0003).
 EDITOR_PERMISSIONS = {
     "initiatives": {
         "initiative": ("add", "change", "view"),
@@ -48,3 +49,20 @@ def sync_group(apps, name: str, spec: dict) -> None:
 
 def create_editors(apps, schema_editor=None) -> None:
     sync_group(apps, EDITORS, EDITOR_PERMISSIONS)
+
+
+def grant(apps, name: str, spec: dict) -> None:
+    """Add the permissions of ``spec`` to the group ``name`` (a later migration's additions; the
+    spec lives in the migration, so that it stays what it was when the migration was written)."""
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    ensure_permissions(apps)
+    group, _ = Group.objects.get_or_create(name=name)
+    group.permissions.add(
+        *[
+            Permission.objects.get(content_type__app_label=app, codename=f"{action}_{model}")
+            for app, models in spec.items()
+            for model, actions in models.items()
+            for action in actions
+        ]
+    )

@@ -99,6 +99,21 @@ SENTENCES = [
     "近年は{other}にも取り組み始めた。",
     "関係者の間で情報を共有する仕組みを整えたことが、継続につながった。",
 ]
+CASE_THEME_KEYS = (
+    "economy",
+    "downtown",
+    "living",
+    "environment",
+    "disaster",
+    "tourism",
+    "related_population",
+    "migration",
+    "birthrate",
+    "childcare",
+    "human_resources",
+    "management",
+    "promotion",
+)
 EN_SUBJECTS = [
     "vacant house bank",
     "regional revitalization volunteers",
@@ -191,21 +206,7 @@ def sample_cases(count: int, *, seed: int = 1, start: int = 0):
         Municipality.objects.exclude(kind="ward").values_list("code", "prefecture_id", "prefecture__name", "name")
     )
     regions = dict(Municipality.objects.values_list("prefecture_id", "prefecture__region").distinct())
-    theme_keys = [
-        "economy",
-        "downtown",
-        "living",
-        "environment",
-        "disaster",
-        "tourism",
-        "related_population",
-        "migration",
-        "birthrate",
-        "childcare",
-        "human_resources",
-        "management",
-        "promotion",
-    ]
+    theme_keys = list(CASE_THEME_KEYS)
     now = timezone.now()
     out = []
     for i in range(start, start + count):
@@ -295,4 +296,133 @@ def generate_cases(count: int, *, seed: int = 1, batch: int = 1000, progress=Non
         from casestudies import facets
 
         facets.rebuild()  # bulk_create sends no signals: count the new cases into the facet cells
+    return made
+
+
+SAMPLE_FAMILY_NAMES = [  # words for "example", "trial", "dummy": plainly not real people
+    ("演習", "えんしゅう", "Enshu"),
+    ("架空", "かくう", "Kakuu"),
+    ("試験", "しけん", "Shiken"),
+    ("代理", "だいり", "Dairi"),
+    ("名無", "ななし", "Nanashi"),
+    ("雛形", "ひながた", "Hinagata"),
+    ("見本", "みほん", "Mihon"),
+    ("予行", "よこう", "Yoko"),
+    ("練習", "れんしゅう", "Renshu"),
+    ("割付", "わりつけ", "Waritsuke"),
+]
+SAMPLE_GIVEN_NAMES = [
+    ("一郎", "いちろう", "Ichiro"),
+    ("花子", "はなこ", "Hanako"),
+    ("健太", "けんた", "Kenta"),
+    ("さくら", "さくら", "Sakura"),
+    ("大輔", "だいすけ", "Daisuke"),
+    ("由美", "ゆみ", "Yumi"),
+    ("翔", "しょう", "Sho"),
+    ("恵", "めぐみ", "Megumi"),
+]
+EXPERT_FIELDS = [
+    "地域ブランドづくりと特産品の開発",
+    "空き家を生かした移住の受入れ",
+    "観光地域づくりと体験型観光",
+    "住民参加のまちづくりと合意形成",
+    "公共交通の再編と移動支援",
+    "自主防災組織の育成と避難計画",
+    "関係人口づくりとふるさと納税",
+    "子育て世代の定住支援",
+]
+
+
+def sample_experts(count: int, *, seed: int = 1, start: int = 0):
+    """``count`` unsaved sample Expert objects and, for each, its theme keys and dispatch places."""
+    from expertnet.models import Expert, ExpertKind, kana_row
+    from portal.models import Municipality
+
+    rng = random.Random(seed * 9_000_011 + start)  # noqa: S311 - invented text, repeatable by seed; not security
+    places = list(
+        Municipality.objects.exclude(kind="ward").values_list("code", "prefecture_id", "prefecture__name", "name")
+    )
+    regions = dict(Municipality.objects.values_list("prefecture_id", "prefecture__region").distinct())
+    theme_keys = list(CASE_THEME_KEYS)
+    now = timezone.now()
+    out = []
+    for i in range(start, start + count):
+        family, family_kana, family_en = rng.choice(SAMPLE_FAMILY_NAMES)
+        given, given_kana, given_en = rng.choice(SAMPLE_GIVEN_NAMES)
+        code, pref_code, pref_name, city = rng.choice(places)
+        municipal = rng.random() < 0.35
+        field = rng.choice(EXPERT_FIELDS)
+        kana = f"{family_kana} {given_kana}"
+        registered = rng.randint(2008, 2025)
+        expert = Expert(
+            slug=f"sample-bench-expert-{i}",
+            name_ja=f"{family} {given}(サンプル{i})",
+            name_en=f"{given_en} {family_en} (sample {i})",
+            name_kana=kana,
+            kana_row=kana_row(kana),
+            kind=ExpertKind.MUNICIPAL if municipal else ExpertKind.PRIVATE,
+            affiliation_ja=f"{city} 企画課" if municipal else f"見本地域研究所{rng.randint(1, 300)}",
+            affiliation_en=f"{city}, Planning Division" if municipal else "Mihon Regional Institute (sample)",
+            municipality_id=code if municipal else None,
+            base_prefecture_id=pref_code,
+            base_region=regions[pref_code],
+            registered_field_ja=field,
+            profile_ja=japanese_text(rng, f"{pref_name}{city}", 4),
+            profile_en="Sample data: an invented expert profile.",
+            registered_year=registered,
+            last_active_year=rng.randint(registered, 2026),
+            state="published",
+            published_at=now - dt.timedelta(minutes=rng.randint(60, 60 * 24 * 365 * 5)),
+            is_sample=True,
+        )
+        dispatches = [rng.choice(places)[0] for _ in range(rng.randint(0, 3))]
+        out.append((expert, rng.sample(theme_keys, rng.randint(1, 3)), dispatches))
+    return out
+
+
+def generate_experts(count: int, *, seed: int = 1, batch: int = 1000, progress=None) -> int:
+    """Add sample experts (with dispatches) until there are ``count`` of them; index them in batches."""
+    from expertnet.models import Dispatch, Expert
+    from portal.models import Municipality, Theme, theme_bit
+    from portal.search import engine, registry
+
+    kind = registry.kind_for_key("expert")
+    themes = dict(Theme.objects.values_list("key", "pk"))
+    prefectures = dict(Municipality.objects.values_list("code", "prefecture_id"))
+    existing = Expert.objects.filter(is_sample=True, slug__startswith="sample-bench-expert-").count()
+    made = 0
+    while existing + made < count:
+        n = min(batch, count - existing - made)
+        rows = sample_experts(n, seed=seed, start=existing + made)
+        for expert, keys, _ in rows:  # bulk_create sends no m2m signal: set the theme bits here
+            expert.theme_mask = sum(theme_bit(themes[key]) for key in keys)
+        with transaction.atomic():
+            experts = Expert.objects.bulk_create([expert for expert, _, _ in rows])
+            Expert.themes.through.objects.bulk_create(
+                [
+                    Expert.themes.through(expert_id=e.pk, theme_id=themes[k])
+                    for e, (_, keys, _) in zip(experts, rows, strict=True)
+                    for k in keys
+                ]
+            )
+            Dispatch.objects.bulk_create(
+                [
+                    Dispatch(
+                        expert_id=e.pk,
+                        municipality_id=code,
+                        prefecture_id=prefectures[code],
+                        year_start=e.registered_year,
+                        year_end=e.last_active_year,
+                        days=4,
+                        visits=2,
+                        summary_ja="【サンプル】地域の課題の整理と、取組の計画づくりに助言した。",
+                    )
+                    for e, (_, _, codes) in zip(experts, rows, strict=True)
+                    for code in codes
+                ]
+            )
+            engine.index_objects(kind, Expert.objects.filter(pk__in=[e.pk for e in experts]), replace=False)
+        made += n
+        if progress:
+            progress(existing + made, count)
     return made

@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "portal",
     "initiatives",
     "casestudies",
+    "expertnet",
 ]
 
 MIDDLEWARE = [

@@ -20,7 +20,10 @@ class StaticSitemap(I18nSitemap):
             "initiatives:list",
             "casestudies:list",
             "casestudies:opendata",
+            "expertnet:list",
+            "expertnet:opendata",
             "expertnet:seminars",
+            "expertnet:request",
             "portal:news_list",
             "portal:search",
             "portal:site_map",
@@ -58,6 +61,16 @@ class SeminarSitemap(I18nSitemap):
         return obj.updated_at
 
 
+class ExpertSitemap(I18nSitemap):
+    def items(self):
+        from expertnet.models import Expert
+
+        return Expert.objects.published().only("slug", "updated_at").order_by("name_kana", "id")
+
+    def lastmod(self, obj):
+        return obj.updated_at
+
+
 class PageSitemap(I18nSitemap):
     def items(self):
         return Page.objects.published().only("slug", "updated_at").order_by("order", "slug")
@@ -78,6 +91,7 @@ SITEMAPS = {
     "static": StaticSitemap,
     "initiatives": InitiativeSitemap,
     "casestudies": CaseStudySitemap,
+    "experts": ExpertSitemap,
     "seminars": SeminarSitemap,
     "pages": PageSitemap,
     "news": NewsSitemap,

@@ -31,6 +31,7 @@ urlpatterns = [
 urlpatterns += i18n_patterns(
     path("initiatives/", include("initiatives.urls")),
     path("casestudies/", include("casestudies.urls")),
+    path("expertnet/", include("expertnet.urls")),
     path("", include(portal_patterns)),
     prefix_default_language=False,
 )

@@ -204,6 +204,12 @@ QUERY_PATHS = [
     "/casestudies/?q=%E7%A7%BB%E4%BD%8F&region=chubu&theme=migration&sort=kana",  # 移住, filters, chips
     "/casestudies/?pop=u5k&year=2020&region=nowhere",  # an unknown value, ignored with a notice
     "/en/casestudies/?theme=tourism&page=1",
+    "/expertnet/?kana=ka&theme=tourism",  # the 五十音 index, a field, chips
+    "/expertnet/?q=%E8%A6%B3%E5%85%89&place=dispatch&region=kyushu_okinawa",  # 観光, by dispatch place
+    "/en/expertnet/?kind=municipal&pref=36",
+    "/expertnet/municipalities/363022/",  # a municipality's dispatches and cases
+    "/en/expertnet/municipalities/363022/",
+    "/expertnet/consultation/?expert=sample-expert-001&expert=no-such-expert",  # a preselected expert
     "/en/initiatives/?q=university",
 ]
 

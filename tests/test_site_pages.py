@@ -32,7 +32,9 @@ from portal.publishing import PublishState
 
 BREADCRUMB_LABEL = {"ja": "現在位置", "en": "You are here"}
 HOME_PATHS = {"/", "/en/"}
-STATIC_SITEMAP_ITEMS = 8  # home, programs, cases, open data, seminars, news, search, site map
+# home, programs, cases and their open data, experts and their open data, seminars, the request
+# form for experts, news, search, site map
+STATIC_SITEMAP_ITEMS = 11
 OTHER_LANGUAGE = {"ja": "en", "en": "ja"}
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
 MAX_TABS = 60
@@ -62,6 +64,7 @@ def test_sitemap_lists_every_public_page_in_both_languages(sitemap_entries):
         + NewsItem.objects.published().count()
         + CaseStudy.objects.published().count()
         + Seminar.objects.published().count()
+        + Expert.objects.published().count()
     )
     assert published >= 10 + 5 + 3, "the shipped content (10 programs, 5 site pages, 3 news) is missing"
     paths = [entry.path for entry in sitemap_entries]

@@ -235,3 +235,34 @@ def test_generated_sample_cases_are_marked_indexed_and_filterable(client):
     assert generated.count() == 150
     html = client.get("/casestudies/", {"q": "サンプル", "pop": "u5k"}).content.decode()
     assert "該当する事例:" in html
+
+
+def test_case_page_links_the_experts_who_worked_on_it(client):
+    from expertnet.models import Dispatch
+
+    dispatch = (
+        Dispatch.objects.filter(case__isnull=False, expert__state="published").select_related("case", "expert").first()
+    )
+    html = client.get(dispatch.case.get_absolute_url()).content.decode()
+    assert "この事例に関わった専門家" in html and dispatch.expert.get_absolute_url() in html
+
+
+def test_detail_page_takes_at_most_ten_queries_and_keeps_figures_in_order(client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from casestudies.models import CaseFigure, CaseLink
+
+    case = CaseStudy.objects.published().filter(figures__isnull=False).distinct().first()
+    CaseLink.objects.create(case=case, label_ja="町の紹介ページ", url="https://example.jp/town", order=1)
+    figures = list(case.figures.order_by("order", "id"))
+    with CaptureQueriesContext(connection) as ctx:
+        html = client.get(case.get_absolute_url()).content.decode()
+    assert len(ctx.captured_queries) <= 10
+    positions = [html.index(f'<th scope="row">{f.label_ja}</th>') for f in figures]
+    assert positions == sorted(positions)
+    assert '<a href="https://example.jp/town">町の紹介ページ</a>' in html
+    english = client.get("/en" + case.get_absolute_url()).content.decode()
+    assert all(f.label_en in english for f in figures if f.label_en)
+    assert "町の紹介ページ" in english  # no English label: the Japanese one
+    assert CaseFigure.objects.filter(case=case).count() == len(figures)

@@ -39,7 +39,7 @@ def test_editors_group_has_just_what_editors_need():
 
 def test_every_model_in_admin_has_filters_and_search():
     for model, model_admin in admin.site._registry.items():
-        if model._meta.app_label in ("portal", "initiatives"):
+        if model._meta.app_label in ("portal", "initiatives", "casestudies", "expertnet"):
             assert model_admin.search_fields, model
             assert model_admin.list_filter, model
 
@@ -62,6 +62,10 @@ def test_admin_is_in_japanese_and_editors_see_their_models(editor_client):
         "/admin/portal/municipality/?q=札幌",
         "/admin/portal/prefecture/",
         "/admin/initiatives/meeting/",
+        "/admin/expertnet/expert/",
+        "/admin/expertnet/expert/?q=見本",
+        "/admin/expertnet/expert/add/",
+        "/admin/expertnet/expert/?kind__exact=municipal&themes__id__exact=1",
     ],
 )
 def test_admin_pages_open(admin_client, path):
@@ -126,3 +130,18 @@ def test_a_non_image_upload_is_refused(admin_client, media):
     response = admin_client.post(f"/admin/initiatives/initiative/{initiative.pk}/change/", data)
     assert response.status_code == 200
     assert "画像" in response.content.decode() and "errorlist" in response.content.decode()
+
+
+def test_editors_keep_case_studies_experts_and_seminars_and_work_requests():
+    perms = set(Group.objects.get(name=EDITORS).permissions.values_list("content_type__app_label", "codename"))
+    for wanted in [
+        ("casestudies", "change_casestudy"),
+        ("casestudies", "add_casestudy"),
+        ("expertnet", "change_expert"),
+        ("expertnet", "add_dispatch"),
+        ("expertnet", "change_seminar"),
+        ("expertnet", "change_consultationrequest"),
+    ]:
+        assert wanted in perms
+    assert ("expertnet", "delete_expert") not in perms
+    assert ("expertnet", "add_consultationrequest") not in perms

@@ -33,10 +33,12 @@ def test_placeholders_match():
     pattern = re.compile(r"%\(\w+\)s")
     for entry in polib.pofile(str(PO)):
         source = set(pattern.findall(entry.msgid))
-        target = set(pattern.findall(entry.msgstr))
         other = OTHER_PARAMETERS.get(entry.msgid, set())
-        assert target <= source | other, entry.msgid
-        assert len(target) == len(source), entry.msgid
+        translations = list(entry.msgstr_plural.values()) if entry.msgid_plural else [entry.msgstr]
+        for translation in translations:  # every plural form of a plural entry
+            target = set(pattern.findall(translation))
+            assert target <= source | other, entry.msgid
+            assert len(target) == len(source), entry.msgid
 
 
 def test_compiled_catalog_matches_the_po_file():

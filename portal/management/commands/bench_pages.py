@@ -35,7 +35,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext, override_settings
 
 from casestudies import facets
-from portal.sample_data import generate_cases
+from portal.sample_data import generate_cases, generate_experts
 
 FIXED_PATH = "/_bench/fixed/"
 
@@ -56,6 +56,7 @@ class Result:
 def pages() -> list[tuple[str, str]]:
     """The page types and one URL of each, picked from the data that is there."""
     from casestudies.models import CaseStudy
+    from expertnet.models import Expert
     from initiatives.models import Initiative
     from portal.models import Theme
 
@@ -63,6 +64,8 @@ def pages() -> list[tuple[str, str]]:
     case = CaseStudy.objects.published().filter(slug__startswith="sample-bench-case-").order_by("-pk").first()
     case = case or CaseStudy.objects.published().order_by("-pk").first()
     theme = Theme.objects.order_by("order").values_list("key", flat=True).first()
+    experts = Expert.objects.published().filter(dispatches__isnull=False)
+    expert = experts.filter(slug__startswith="sample-bench-expert-").order_by("-pk").first() or experts.first()
     keyword = quote("観光")
     rows = [
         ("fixed view (limit)", FIXED_PATH),
@@ -78,6 +81,12 @@ def pages() -> list[tuple[str, str]]:
     ]
     if case:
         rows.append(("case detail", case.get_absolute_url()))
+    rows += [
+        ("expert list", "/expertnet/"),
+        ("expert list (2 filters)", f"/expertnet/?theme={theme}&kana=ka"),
+    ]
+    if expert:
+        rows.append(("expert detail", expert.get_absolute_url()))
     rows.append(("search", f"/search/?q={keyword}"))
     return rows
 
@@ -124,20 +133,21 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--cases", type=int, default=100_000, help="generated case studies to have in all")
+        parser.add_argument("--experts", type=int, default=10_000, help="generated experts to have in all")
         parser.add_argument("--duration", type=int, default=8, help="seconds of load per page")
         parser.add_argument("--connections", type=int, default=16)
         parser.add_argument("--workers", type=int, default=2)
         parser.add_argument("--only", default="", help="comma-separated page names to run (plus the fixed view)")
         parser.add_argument("--json", dest="json_path", default="", help="also write the results to this file")
 
-    def handle(self, *args, cases, duration, connections, workers, only, json_path, **options):
+    def handle(self, *args, cases, experts, duration, connections, workers, only, json_path, **options):
         wrk = shutil.which("wrk")
         if not wrk:
             raise CommandError("wrk is not installed: `make bench` installs it (apt-get install wrk).")
-        if cases:
-            made = generate_cases(cases, progress=self.progress)
-            if made:
-                self.stdout.write("")
+        if cases and generate_cases(cases, progress=self.progress):
+            self.stdout.write("")
+        if experts and generate_experts(experts, progress=self.progress):
+            self.stdout.write("")
         facets.rebuild()
         with connection.cursor() as cursor:  # fresh planner statistics after bulk loading
             cursor.execute("ANALYZE")
@@ -217,7 +227,9 @@ class Command(BaseCommand):
             except subprocess.TimeoutExpired:
                 server.kill()
 
-        self.report(results, rss_before, rss_after, cases=cases, duration=duration, connections=connections)
+        self.report(
+            results, rss_before, rss_after, cases=cases, experts=experts, duration=duration, connections=connections
+        )
         if json_path:
             Path(json_path).parent.mkdir(parents=True, exist_ok=True)
             Path(json_path).write_text(
@@ -225,6 +237,7 @@ class Command(BaseCommand):
                     {
                         "database": connection.vendor,
                         "cases": cases,
+                        "experts": experts,
                         "workers": workers,
                         "connections": connections,
                         "duration_s": duration,
@@ -244,7 +257,7 @@ class Command(BaseCommand):
             raise CommandError(f"non-2xx responses or socket errors on: {', '.join(failed)}")
 
     def progress(self, done: int, total: int) -> None:
-        self.stdout.write(f"\r  sample case studies: {done:,} / {total:,}", ending="")
+        self.stdout.write(f"\r  sample data: {done:,} / {total:,}", ending="")
         self.stdout.flush()
 
     def measure_in_process(self, path: str) -> tuple[int, int]:
@@ -292,8 +305,9 @@ class Command(BaseCommand):
     def report(self, results, rss_before, rss_after, **run) -> None:
         self.stdout.write("")
         self.stdout.write(
-            f"{connection.vendor}, {run['cases']:,} generated cases, wrk -t2 -c{run['connections']} "
-            f"-d{run['duration']}s, worker memory (RssAnon) {rss_before} MB before, {rss_after} MB after"
+            f"{connection.vendor}, {run['cases']:,} generated cases, {run['experts']:,} experts, "
+            f"wrk -t2 -c{run['connections']} -d{run['duration']}s, "
+            f"worker memory (RssAnon) {rss_before} MB before, {rss_after} MB after"
         )
         header = (
             f"| {'page':<22} | {'req/s':>8} | {'p50 ms':>7} | {'p99 ms':>7} | {'% of fixed':>10} "
