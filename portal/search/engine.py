@@ -286,7 +286,12 @@ def matching_object_ids(query: Query, *, kind: str, language: str, now=None) -> 
     if query.is_empty or not selected:
         return []
     now = now or timezone.now()
-    backend = _PostgresBackend(query, language, now) if is_postgresql() else _SqliteBackend(query, language, now)
+    if is_postgresql():
+        backend = _PostgresBackend(query, language, now)
+        with backend.session():
+            keys = backend.ranked_all(selected[0], MATCHING_LIMIT)
+        return [key % MINUTE_SPAN for key in keys]
+    backend = _SqliteBackend(query, language, now)
     with backend.session():
         counts = backend.counts(selected, 0)
         ranked = backend.top([k for k in selected if counts[k.key][0] > 0], counts, MATCHING_LIMIT, 0)
@@ -508,6 +513,22 @@ class _PostgresBackend:
             else:
                 out[k.key] = (COUNT_CAP, AT_LEAST) if n > COUNT_CAP else (n, ABOUT)
         return out
+
+    def ranked_all(self, kind, limit: int) -> list[int]:
+        """Every hit of one kind, best first, up to ``limit``, in one query whatever their number
+        (a list page's keyword box: its query count must not depend on the data)."""
+        recheck, recheck_params = self._recheck()
+        title_hit, title_params = self._title_hit()
+        cand, cand_params = self._candidates()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"WITH c AS MATERIALIZED (SELECT e.rank_key, e.date, {title_hit} AS th "
+                "FROM portal_searchtokens t JOIN portal_searchentry e ON e.id = t.entry_id "
+                f"WHERE {cand} AND {recheck}) "
+                "SELECT rank_key FROM c ORDER BY th DESC, date DESC, rank_key DESC LIMIT %s",
+                [*title_params, *self._candidate_params(kind.key, cand_params), *recheck_params, limit],
+            )
+            return [row[0] for row in cursor.fetchall()]
 
     def top(self, kinds, counts, limit, offset) -> dict[str, list[int]]:
         base, base_params = self.base
