@@ -19,11 +19,12 @@ import logging
 import time
 
 from django.db import DatabaseError, connection, transaction
-from django.db.models import F, Min
-from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.db.models import Min
+from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
-from casestudies.models import CaseStudy, FacetCell, FacetState, theme_bit, theme_masks
+from casestudies.models import CaseStudy, FacetCell, FacetState
+from portal import theme_masks
 from portal.publishing import PublishState
 from portal.text import fiscal_year
 
@@ -131,25 +132,6 @@ def _changed(**kwargs) -> None:
     transaction.on_commit(_rebuild_after_commit)
 
 
-def _themes_changed(action, instance, reverse, pk_set, **kwargs) -> None:
-    """Keep CaseStudy.theme_mask in step with the themes, then count again."""
-    if action not in ("post_add", "post_remove", "post_clear"):
-        return
-    if not reverse:  # case.themes.add(…)
-        ids = [instance.pk]
-    elif action == "post_clear":  # theme.case_studies.clear(): the cases that had its bit
-        ids = list(
-            CaseStudy.objects.alias(bit=F("theme_mask").bitand(theme_bit(instance.pk)))
-            .filter(bit__gt=0)
-            .values_list("pk", flat=True)
-        )
-    else:  # theme.case_studies.add(…)
-        ids = list(pk_set or ())
-    for pk, mask in theme_masks(ids).items():
-        CaseStudy.objects.filter(pk=pk).update(theme_mask=mask)
-    _changed()
-
-
 def connect() -> None:
     from portal.models import Municipality, Prefecture, Theme
 
@@ -157,7 +139,7 @@ def connect() -> None:
     for model in (CaseStudy, Theme, Prefecture, Municipality):
         post_save.connect(_changed, sender=model, dispatch_uid="casestudies.facets")
         post_delete.connect(_changed, sender=model, dispatch_uid="casestudies.facets")
-    m2m_changed.connect(_themes_changed, sender=CaseStudy.themes.through, dispatch_uid="casestudies.facets")
+    theme_masks.keep_in_step(CaseStudy, then=_changed)
 
 
 def counts(*, theme: int, year: int, prefs: list[str], band: str, now: datetime.datetime | None = None) -> dict:

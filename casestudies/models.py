@@ -5,7 +5,6 @@ from django.utils.translation import gettext_lazy as _
 
 from portal.documents import DocumentFileMixin, validate_document
 from portal.images import SafeImageField, make_renditions
-from portal.models import theme_bit
 from portal.publishing import Publishable
 
 
@@ -161,15 +160,6 @@ class CaseStudy(Publishable):
     @property
     def keyword_list(self) -> list[str]:
         return [k.strip() for k in (self.keywords or "").replace(",", "、").split("、") if k.strip()]
-
-
-def theme_masks(case_ids) -> dict[int, int]:
-    """The theme bits of these cases, from their themes."""
-    masks = dict.fromkeys(case_ids, 0)
-    through = CaseStudy.themes.through.objects.filter(casestudy_id__in=list(masks))
-    for case_id, theme_id in through.values_list("casestudy_id", "theme_id"):
-        masks[case_id] |= theme_bit(theme_id)
-    return masks
 
 
 class CaseFigure(models.Model):

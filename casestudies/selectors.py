@@ -6,7 +6,6 @@ casestudies/facets.py (one query, whatever the number of cases); with a keyword 
 over the search engine's hits, which it caps at 10,000.
 """
 
-import functools
 import json
 from collections import Counter
 from dataclasses import dataclass, field
@@ -15,12 +14,12 @@ from urllib.parse import urlencode
 from django.db import connection
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
-from django.utils.translation import get_language
 
 from casestudies import facets as facet_cells
 from casestudies.facets import FIRST_YEAR
-from casestudies.models import CaseStudy, PopulationBand, theme_bit
-from portal.models import Prefecture, Region, Theme
+from casestudies.models import CaseStudy, PopulationBand
+from portal.listing import PrefectureCount, ThemeCount, prefecture_counts, region_codes
+from portal.models import Region, theme_bit
 from portal.publishing import PublishState
 from portal.search.engine import MATCHING_LIMIT, matching_object_ids
 from portal.search.query import Query, parse
@@ -114,56 +113,12 @@ def year_q(year: int) -> Q:
     return Q(fiscal_year_start__lte=year) & (Q(fiscal_year_end__gte=year) | Q(fiscal_year_end__isnull=True))
 
 
-@dataclass
-class ThemeCount:
-    pk: int
-    key: str
-    name: str  # in the language of the request (Japanese when the English name is missing)
-    n: int = 0
-
-
-def themes() -> list[ThemeCount]:
-    """The themes in their order, read as plain values (the list needs no model instances)."""
-    english = get_language() == "en"
-    return [
-        ThemeCount(pk, key, (name_en or name_ja) if english else name_ja)
-        for pk, key, name_ja, name_en in Theme.objects.order_by("order", "key").values_list(
-            "pk", "key", "name_ja", "name_en"
-        )
-    ]
-
-
-@dataclass
-class PrefectureCount:
-    code: str
-    display_name: str  # in the language of the request
-    region: str
-    n: int = 0
-
-
-@functools.cache
-def _prefectures() -> tuple[tuple[str, str, str, str], ...]:
-    """The 47 prefectures (reference data loaded by migration, never edited): read once a process."""
-    rows = tuple(Prefecture.objects.order_by("code").values_list("code", "name", "name_en", "region"))
-    if len(rows) != 47:  # not loaded yet (an empty test database): do not keep it
-        _prefectures.cache_clear()
-    return rows
-
-
-def prefecture_counts(counts: dict[str, int]) -> list[PrefectureCount]:
-    english = get_language() == "en"
-    return [
-        PrefectureCount(code, name_en if english else name, region, counts.get(code, 0))
-        for code, name, name_en, region in _prefectures()
-    ]
-
-
 def place_codes(filters: Filters) -> list[str]:
     """The prefectures the place filters allow; empty when there is no place filter."""
     if filters.pref:
         return [filters.pref]
     if filters.region:
-        return [code for code, _, _, region in _prefectures() if region == filters.region]
+        return region_codes(filters.region)
     return []
 
 

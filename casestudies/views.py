@@ -19,7 +19,7 @@ from django.views.decorators.http import require_safe
 from casestudies import japan_map, selectors
 from casestudies.models import CaseFigure, CaseLink, CaseStudy, PopulationBand
 from expertnet.models import Dispatch, Expert
-from portal import html
+from portal import html, listing
 from portal.i18n import shows_japanese_fallback
 from portal.models import Municipality, Region
 from portal.search.engine import MATCHING_LIMIT
@@ -96,7 +96,7 @@ def list_urls(language: str) -> dict[str, str]:
 @require_safe
 def case_list(request):
     language = get_language()
-    themes = selectors.themes()
+    themes = listing.themes()
     filters = selectors.parse_filters(request.GET, theme_keys={t.key for t in themes})
     ids = selectors.keyword_ids(filters, language=language)
     if ids is None:

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
 from expertnet import selectors
+from portal import listing
 from portal.opendata import LICENCE, csv_response, json_response
 
 # (column, description) in the order of the CSV; documented on /expertnet/opendata/.
@@ -37,7 +38,7 @@ FIELDS = [
 
 
 def filtered_experts(request):
-    themes = selectors.themes()
+    themes = listing.themes()
     theme_ids = {t.key: t.pk for t in themes}
     filters = selectors.parse_filters(request.GET, theme_keys=set(theme_ids))
     ids = selectors.keyword_ids(filters, language=get_language())

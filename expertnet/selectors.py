@@ -13,11 +13,10 @@ from dataclasses import dataclass, field
 from django.db import connection
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
-from django.utils.translation import get_language
 
-from casestudies.selectors import _prefectures
 from expertnet.models import KANA_ROWS, Dispatch, Expert, ExpertKind
-from portal.models import Region, Theme, theme_bit
+from portal.listing import PrefectureCount, ThemeCount, prefecture_counts, prefectures, region_codes, region_of
+from portal.models import Region, theme_bit
 from portal.search.engine import MATCHING_LIMIT, matching_object_ids
 from portal.search.query import Query, parse
 
@@ -73,29 +72,11 @@ def parse_filters(params, *, theme_keys: set[str]) -> Filters:
     return filters
 
 
-@dataclass
-class ThemeCount:
-    pk: int
-    key: str
-    name: str
-    n: int = 0
-
-
-def themes() -> list[ThemeCount]:
-    english = get_language() == "en"
-    return [
-        ThemeCount(pk, key, (name_en or name_ja) if english else name_ja)
-        for pk, key, name_ja, name_en in Theme.objects.order_by("order", "key").values_list(
-            "pk", "key", "name_ja", "name_en"
-        )
-    ]
-
-
 def place_codes(filters: Filters) -> list[str]:
     if filters.pref:
         return [filters.pref]
     if filters.region:
-        return [code for code, _, _, region in _prefectures() if region == filters.region]
+        return region_codes(filters.region)
     return []
 
 
@@ -133,14 +114,6 @@ def filtered(filters: Filters, *, theme_ids: dict[str, int], ids: list[int] | No
         else:
             qs = qs.filter(base_region=filters.region)
     return qs
-
-
-@dataclass
-class PrefectureCount:
-    code: str
-    display_name: str
-    region: str
-    n: int = 0
 
 
 @dataclass
@@ -188,25 +161,21 @@ def facets(filters: Filters, themes: list[ThemeCount], *, ids: list[int] | None)
     for t in themes:
         t.n = counts.get(t.pk, 0)
     # 3. Prefectures and regions: by base from the groups above, by dispatch from the dispatches.
-    english = get_language() == "en"
     if dispatch_mode:
         experts = filtered(filters, theme_ids=theme_ids, ids=ids, skip=("place",)).values("pk")
         dispatches = Dispatch.objects.filter(expert__in=experts).order_by()
         pref_counts = dict(dispatches.values_list("prefecture").annotate(n=Count("expert", distinct=True)))
         if filters.pref:  # the region facet keeps the prefecture filter: only its region counts
-            regions = {_region_of(filters.pref): pref_counts.get(filters.pref, 0)}
+            regions = {region_of(filters.pref): pref_counts.get(filters.pref, 0)}
         else:  # an expert sent to two prefectures of a region counts once there
             regions = dict(dispatches.values_list("prefecture__region").annotate(n=Count("expert", distinct=True)))
     else:
         pref_counts = base_prefs
         regions = Counter()
-        for code, _, _, region in _prefectures():
+        for code, _, _, region in prefectures():
             if not filters.pref or code == filters.pref:
                 regions[region] += base_prefs.get(code, 0)
-    prefs = [
-        PrefectureCount(code, name_en if english else name, region, pref_counts.get(code, 0))
-        for code, name, name_en, region in _prefectures()
-    ]
+    prefs = prefecture_counts(pref_counts)
     return Facets(
         total=total,
         kinds=dict(kinds),
@@ -216,10 +185,6 @@ def facets(filters: Filters, themes: list[ThemeCount], *, ids: list[int] | None)
         prefs=prefs,
         capped=ids is not None and len(ids) >= MATCHING_LIMIT,
     )
-
-
-def _region_of(code: str) -> str:
-    return next(region for c, _, _, region in _prefectures() if c == code)
 
 
 def _theme_counts(qs: QuerySet, themes: list[ThemeCount]) -> dict[int, int]:

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_safe
 from casestudies.models import CaseStudy
 from expertnet import selectors
 from expertnet.models import KANA_ROWS, Dispatch, Expert, ExpertKind, SeminarSession
-from portal import html
+from portal import html, listing
 from portal.i18n import shows_japanese_fallback
 from portal.models import Municipality, Page, Region, theme_bit
 from portal.views import preview_response
@@ -48,7 +48,7 @@ def theme_names(expert: Expert, themes) -> list[str]:
 @require_safe
 def expert_list(request):
     language = get_language()
-    themes = selectors.themes()
+    themes = listing.themes()
     theme_ids = {t.key: t.pk for t in themes}
     filters = selectors.parse_filters(request.GET, theme_keys=set(theme_ids))
     ids = selectors.keyword_ids(filters, language=language)

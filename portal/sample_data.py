@@ -255,8 +255,8 @@ def sample_cases(count: int, *, seed: int = 1, start: int = 0):
 
 def generate_cases(count: int, *, seed: int = 1, batch: int = 1000, progress=None) -> int:
     """Add sample case studies until there are ``count`` of them; index them in batches."""
-    from casestudies.models import CaseStudy, theme_bit
-    from portal.models import Theme
+    from casestudies.models import CaseStudy
+    from portal.models import Theme, theme_bit
     from portal.search import engine, registry
 
     kind = registry.kind_for_key("casestudy")

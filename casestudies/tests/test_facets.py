@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from casestudies import selectors
 from casestudies.models import CaseStudy
+from portal import listing
 from portal.models import Theme
 from portal.search.query import parse
 from portal.text import fiscal_year
@@ -59,7 +60,7 @@ def brute_force(filters, now=None):
 
 
 def from_cells(filters):
-    facets = selectors.facets(filters, selectors.themes())
+    facets = selectors.facets(filters, listing.themes())
     return {
         "total": facets.total,
         "prefs": {p.code: p.n for p in facets.prefs if p.n},
