@@ -1,16 +1,13 @@
 """Open data of the case-study list: CSV (UTF-8 with BOM for Excel, or plain UTF-8), JSON and Atom,
 from the same URL filters as the list. Licence: 公共データ利用規約(第1.0版) (PDL1.0)."""
 
-from django.contrib.syndication.views import Feed
-from django.urls import reverse
-from django.utils.feedgenerator import Atom1Feed
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
 from casestudies import selectors
 from portal.models import Theme
-from portal.opendata import LICENCE, csv_response, json_response
+from portal.opendata import ListExports, ListFeed
 
 # (column, description) in the order of the CSV; docs on /casestudies/opendata/.
 FIELDS = [
@@ -81,66 +78,27 @@ def row(request, case) -> dict:
     }
 
 
-def _csv(request, *, bom: bool, filename: str):
-    names = [name for name, _ in FIELDS]
-    cases = filtered_cases(request).iterator(chunk_size=500)
-    return csv_response(cases, lambda case: row(request, case), names, bom=bom, filename=filename)
+EXPORTS = ListExports(filtered=filtered_cases, row=row, fields=FIELDS, name="casestudies", key="cases")
+export_csv_excel, export_csv, export_json = EXPORTS.csv_excel, EXPORTS.csv, EXPORTS.json
 
 
-@require_safe
-def export_csv_excel(request):
-    """UTF-8 with a byte-order mark: Excel opens it with the Japanese intact."""
-    return _csv(request, bom=True, filename="casestudies.csv")
+class CaseFeed(ListFeed):
+    list_url_name = "casestudies:list"
 
-
-@require_safe
-def export_csv(request):
-    return _csv(request, bom=False, filename="casestudies-utf8.csv")
-
-
-@require_safe
-def export_json(request):
-    cases = filtered_cases(request).iterator(chunk_size=500)
-    return json_response(cases, lambda case: row(request, case), key="cases")
-
-
-class CaseFeed(Feed):
-    feed_type = Atom1Feed
-
-    def get_object(self, request):
-        self.request = request
-        return request
+    def filtered(self, request):
+        return filtered_cases(request)
 
     def title(self, request):
         return _("地域力創造優良事例集") + " | " + _("地域力創造ポータル")
 
-    def link(self, request):
-        query = request.GET.urlencode()
-        return reverse("casestudies:list") + (f"?{query}" if query else "")
-
     def subtitle(self, request):
         return _("全国の地域づくりの優良事例を、キーワード、地域、テーマ、年度、人口規模で探せます。")
-
-    def items(self, request):
-        return filtered_cases(request)[:50]
 
     def item_title(self, item):
         return item.title
 
     def item_description(self, item):
         return item.summary
-
-    def item_pubdate(self, item):
-        return item.published_at
-
-    def item_updateddate(self, item):
-        return item.updated_at
-
-    def item_categories(self, item):
-        return [t.name for t in item.themes.all()]
-
-    def feed_copyright(self, request):
-        return LICENCE
 
 
 case_feed = require_safe(CaseFeed())

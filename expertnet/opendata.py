@@ -2,16 +2,13 @@
 the same URL filters as the list, with public fields only (business contact; nothing private).
 Licence: 公共データ利用規約(第1.0版) (PDL1.0)."""
 
-from django.contrib.syndication.views import Feed
-from django.urls import reverse
-from django.utils.feedgenerator import Atom1Feed
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
 from expertnet import selectors
 from portal import listing
-from portal.opendata import LICENCE, csv_response, json_response
+from portal.opendata import ListExports, ListFeed
 
 # (column, description) in the order of the CSV; documented on /expertnet/opendata/.
 FIELDS = [
@@ -74,48 +71,21 @@ def row(request, expert) -> dict:
     }
 
 
-def _csv(request, *, bom: bool, filename: str):
-    names = [name for name, _ in FIELDS]
-    experts = filtered_experts(request).iterator(chunk_size=500)
-    return csv_response(experts, lambda expert: row(request, expert), names, bom=bom, filename=filename)
+EXPORTS = ListExports(filtered=filtered_experts, row=row, fields=FIELDS, name="experts", key="experts")
+export_csv_excel, export_csv, export_json = EXPORTS.csv_excel, EXPORTS.csv, EXPORTS.json
 
 
-@require_safe
-def export_csv_excel(request):
-    """UTF-8 with a byte-order mark: Excel opens it with the Japanese intact."""
-    return _csv(request, bom=True, filename="experts.csv")
+class ExpertFeed(ListFeed):
+    list_url_name = "expertnet:list"
 
-
-@require_safe
-def export_csv(request):
-    return _csv(request, bom=False, filename="experts-utf8.csv")
-
-
-@require_safe
-def export_json(request):
-    experts = filtered_experts(request).iterator(chunk_size=500)
-    return json_response(experts, lambda expert: row(request, expert), key="experts")
-
-
-class ExpertFeed(Feed):
-    feed_type = Atom1Feed
-
-    def get_object(self, request):
-        self.request = request
-        return request
+    def filtered(self, request):
+        return filtered_experts(request).order_by("-updated_at", "-id")
 
     def title(self, request):
         return _("地域人材ネット") + " | " + _("地域力創造ポータル")
 
-    def link(self, request):
-        query = request.GET.urlencode()
-        return reverse("expertnet:list") + (f"?{query}" if query else "")
-
     def subtitle(self, request):
         return _("市町村が招く外部専門家(民間専門家と先進市町村の職員)の名簿です。")
-
-    def items(self, request):
-        return filtered_experts(request).order_by("-updated_at", "-id")[:50]
 
     def item_title(self, item):
         return f"{item.name}({item.affiliation})"
@@ -123,17 +93,5 @@ class ExpertFeed(Feed):
     def item_description(self, item):
         return item.registered_field
 
-    def item_pubdate(self, item):
-        return item.published_at
 
-    def item_updateddate(self, item):
-        return item.updated_at
-
-    def item_categories(self, item):
-        return [t.name for t in item.themes.all()]
-
-    def feed_copyright(self, request):
-        return LICENCE
-
-
-expert_feed = ExpertFeed()
+expert_feed = require_safe(ExpertFeed())
