@@ -5,6 +5,7 @@ from django.db.models import F, Prefetch
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
@@ -234,6 +235,8 @@ def municipality_dispatches(request, code):
     cases = list(CaseStudy.objects.published().filter(municipalities=municipality).order_by("-edition", "-id")[:20])
     context = {
         "municipality": municipality,
+        # Municipalities have Japanese names only: marked so on English pages.
+        "municipality_name": format_html('<span lang="ja">{}</span>', municipality.full_name),
         "dispatches": dispatches,
         "cases": cases,
         "breadcrumbs": [
