@@ -10,11 +10,15 @@ ENV_FILE := .env
 
 .PHONY: run test setup serve migrate superuser lint format messages check-deploy a11y-report bench bench-pages bench-search \
 	clean help
+.PHONY: backup restore
 
 help:
 	@echo "make run         set up, migrate, load content and serve at http://127.0.0.1:$(PORT)"
 	@echo "make test        set up and run every test (DATABASE_URL=postgres://... for PostgreSQL)"
 	@echo "make superuser   create an administrator account for the admin"
+	@echo "make backup      write the database and the uploaded files to var/backups/portal-<time>.tar.gz"
+	@echo "make restore BACKUP=var/backups/portal-....tar.gz   replace the database and the uploaded files"
+	@echo "                 with the archive's, after asking (CONFIRM=yes: without asking)"
 	@echo "make lint        ruff check, ruff format --check and djhtml --check"
 	@echo "make messages    update and compile the English UI catalog"
 	@echo "make a11y-report re-measure the accessibility results shown on the policy page"
@@ -132,3 +136,15 @@ bench-search: setup
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache
+
+# Backup and restore (docs/operations.md, "Backup and restore"): one archive holds every table of the
+# database (DATABASE_URL: SQLite or PostgreSQL, either way) and every file under MEDIA_ROOT.
+# `make restore` asks before it replaces anything; CONFIRM=yes passes --no-input (for scripts).
+BACKUP_DIR ?= var/backups
+
+backup: setup
+	$(RUN_ENV) $(PY) manage.py backup_portal --output-dir $(BACKUP_DIR)
+
+restore: setup
+	@if [ -z "$(BACKUP)" ]; then echo "使い方: make restore BACKUP=var/backups/portal-YYYYmmdd-HHMMSS.tar.gz [CONFIRM=yes]"; exit 2; fi
+	$(RUN_ENV) $(PY) manage.py restore_portal "$(BACKUP)"$(if $(filter yes,$(CONFIRM)), --no-input)

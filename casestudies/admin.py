@@ -1,6 +1,7 @@
 import logging
 
 from django.contrib import admin, messages
+from django.db import transaction
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -11,7 +12,9 @@ from modeltranslation.admin import TranslationAdmin, TranslationStackedInline, T
 
 from casestudies.models import CaseAttachment, CaseFigure, CaseImage, CaseLink, CaseStudy, Scheme
 from casestudies.resources import FORMATS, CaseStudyResource, ImportFileError
+from portal import history
 from portal.admin import PublishableAdmin
+from portal.editorial import PUBLISHING_FIELDSET
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +37,11 @@ class ImageInline(TranslationStackedInline):
 class AttachmentInline(TranslationTabularInline):
     model = CaseAttachment
     extra = 0
+
+
+# The history of case studies (portal/history.py): a version holds the case with its figures, links,
+# images and attachments, and the ids of its themes, schemes, municipalities and related items.
+history.register(CaseStudy, follow=("figures", "links", "images", "attachments"))
 
 
 @admin.register(CaseStudy)
@@ -64,7 +72,7 @@ class CaseStudyAdmin(ImportExportMixin, PublishableAdmin):
             {"fields": ("video_url", "contact_department", "contact_phone", "contact_email", "contact_url")},
         ),
         (_("関連"), {"fields": ("related", "initiatives")}),
-        (_("公開"), {"fields": ("state", "published_at", "created_at", "updated_at")}),
+        PUBLISHING_FIELDSET,
     )
 
     # Import and export of CSV and Excel files (casestudies.resources; docs/decisions/0008-case-import.md).
@@ -97,6 +105,15 @@ class CaseStudyAdmin(ImportExportMixin, PublishableAdmin):
 
     def import_url(self):
         return reverse("admin:casestudies_casestudy_import", current_app=self.admin_site.name)
+
+    def process_dataset(self, dataset, form, request, **kwargs):
+        """The confirmed import, as one version in the history of every case it adds or changes
+        (portal/history.py), with the user and the file's name. A case changed for the first time
+        first gets a version of what it held before."""
+        with transaction.atomic(), history.watching():
+            result = super().process_dataset(dataset, form, request, **kwargs)
+            history.record_import(request, self.model, result, form.cleaned_data.get("original_file_name") or "")
+        return result
 
     def process_import(self, request, **kwargs):
         try:

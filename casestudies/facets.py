@@ -19,7 +19,6 @@ import logging
 import time
 
 from django.db import DatabaseError, connection, transaction
-from django.db.models import Min
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
@@ -56,6 +55,7 @@ def _build_sql() -> str:
             SELECT id, prefecture_id, population_band, fiscal_year_start AS ys,
                    CAST(COALESCE(fiscal_year_end, %s) AS INTEGER) AS ye
             FROM {case} WHERE state = %s AND published_at <= %s
+                  AND (unpublish_at IS NULL OR unpublish_at > %s)
         ),
         tagged AS (
             SELECT p.prefecture_id, p.population_band, t.theme_id AS theme, p.ys, p.ye
@@ -101,11 +101,9 @@ def rebuild(*, now: datetime.datetime | None = None, force: bool = True) -> None
         current = fiscal_year(timezone.localtime(now).date())
         with connection.cursor() as cursor:
             cursor.execute(f"DELETE FROM {_table(FacetCell)}")
-            cursor.execute(_build_sql(), [FIRST_YEAR, current, current, PublishState.PUBLISHED, now])
-        scheduled = CaseStudy.objects.filter(state=PublishState.PUBLISHED, published_at__gt=now).aggregate(
-            first=Min("published_at")
-        )["first"]
-        until = min(filter(None, [scheduled, next_fiscal_year_start(now)]))
+            cursor.execute(_build_sql(), [FIRST_YEAR, current, current, PublishState.PUBLISHED, now, now])
+        # Valid until a case appears or goes by its own times, or the fiscal year turns.
+        until = min(filter(None, [CaseStudy.objects.next_change(after=now), next_fiscal_year_start(now)]))
         FacetState.objects.update_or_create(
             pk=1,
             defaults={"built_at": now, "valid_until": int(until.timestamp()), "version": time.time_ns() // 1000},

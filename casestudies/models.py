@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from portal.documents import DocumentFileMixin, validate_document
 from portal.images import SafeImageField, make_renditions
-from portal.publishing import Publishable
+from portal.publishing import PERMISSIONS, Publishable
 
 
 class PopulationBand(models.TextChoices):
@@ -55,7 +55,15 @@ class Scheme(models.Model):
 
 
 LIST_ORDER_NEW = ["-edition", "-fiscal_year_start", "-id"]
-LIST_FILTERS = ["region", "prefecture", "population_band", "theme_mask", "fiscal_year_end", "published_at"]
+LIST_FILTERS = [
+    "region",
+    "prefecture",
+    "population_band",
+    "theme_mask",
+    "fiscal_year_end",
+    "published_at",
+    "unpublish_at",
+]
 
 
 def _but(column: str) -> list[str]:
@@ -118,6 +126,7 @@ class CaseStudy(Publishable):
         ordering = ["-edition", "-published_at", "-id"]
         verbose_name = _("事例")
         verbose_name_plural = _("事例")
+        default_permissions = PERMISSIONS
         indexes = [
             models.Index(fields=["state", "region", "prefecture"], name="case_place_idx"),
             models.Index(fields=["state", "fiscal_year_start", "fiscal_year_end"], name="case_year_idx"),

@@ -32,6 +32,11 @@ from portal.text import parse_date, parse_year
 logger = logging.getLogger(__name__)
 
 
+EDITOR_CANNOT_PUBLISH = _(
+    "公開状態と公開日時を変えられるのは公開担当者だけです。この列は空欄にするか、今の値のままにしてください。"
+)
+
+
 class ImportFileError(Exception):
     """A problem with the whole file (its encoding, its headings): no row is read."""
 
@@ -718,6 +723,10 @@ class CaseStudyResource(resources.ModelResource):
         """All-or-nothing: in one transaction, rolled back on any error, validation errors too."""
         kwargs["rollback_on_validation_errors"] = True
         self.slug_lines = {}
+        # Editors may import cases, but not publish them (docs/decisions/0010-editorial-workflow.md);
+        # a file read by a command, with no user, is the operator's.
+        user = kwargs.get("user")
+        self.can_publish = user is None or user.has_perm("casestudies.publish_casestudy")
         file_problems = self.check_headings(dataset)
         if file_problems:
             result = self.get_result_class()()
@@ -777,8 +786,15 @@ class CaseStudyResource(resources.ModelResource):
             )
         elif slug:
             self.slug_lines[slug] = self.line(kwargs["row_number"])
+        if not getattr(self, "can_publish", True) and self.publishing_changed(instance):
+            errors.setdefault("state", []).append(ValidationError(EDITOR_CANNOT_PUBLISH))
         if errors:
             raise ValidationError(errors)
+
+    def publishing_changed(self, instance) -> bool:
+        if not self.before:  # a new case: it may only be a draft
+            return instance.state != PublishState.DRAFT or instance.published_at is not None
+        return any(getattr(instance, name) != self.before.get(name) for name in ("state", "published_at"))
 
     def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
         errors = dict(import_validation_errors or {})

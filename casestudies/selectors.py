@@ -156,7 +156,9 @@ class PageIds:
     def __init__(self, filters: Filters, *, theme_ids: dict[str, int], count: int, now=None):
         self.count = count
         table = connection.ops.quote_name(CaseStudy._meta.db_table)
-        where, params = ["state = %s", "published_at <= %s"], [PublishState.PUBLISHED, now or timezone.now()]
+        now = now or timezone.now()
+        where = ["state = %s", "published_at <= %s", "(unpublish_at IS NULL OR unpublish_at > %s)"]
+        params = [PublishState.PUBLISHED, now, now]
         if filters.pref:
             where.append("prefecture_id = %s")
             params.append(filters.pref)
@@ -279,9 +281,11 @@ def _hit_rows(ids: list[int], *, now=None) -> dict[int, Row]:
     sql = (
         "SELECT id, prefecture_id, population_band, fiscal_year_start, fiscal_year_end, edition, organisation_kana,"
         f" theme_mask FROM {table} WHERE {among} AND state = %s AND published_at <= %s"
+        " AND (unpublish_at IS NULL OR unpublish_at > %s)"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [param, PublishState.PUBLISHED, now or timezone.now()])
+        now = now or timezone.now()
+        cursor.execute(sql, [param, PublishState.PUBLISHED, now, now])
         return {row[0]: Row(*row) for row in cursor.fetchall()}
 
 

@@ -4,7 +4,9 @@ from modeltranslation.admin import TranslationTabularInline
 
 from expertnet import consultation_admin, seminar_admin  # noqa: F401 (they register their models)
 from expertnet.models import Dispatch, Expert
+from portal import history
 from portal.admin import PublishableAdmin
+from portal.editorial import PUBLISHING_FIELDSET
 
 
 class DispatchInline(TranslationTabularInline):
@@ -12,6 +14,10 @@ class DispatchInline(TranslationTabularInline):
     extra = 0
     autocomplete_fields = ("municipality", "case")
     fields = ("municipality", "year_start", "year_end", "days", "visits", "summary", "case")
+
+
+# The history of experts (portal/history.py): a version holds the expert with the dispatch records.
+history.register(Expert, follow=("dispatches",))
 
 
 @admin.register(Expert)
@@ -34,5 +40,5 @@ class ExpertAdmin(PublishableAdmin):
             {"fields": ("themes", "registered_field", "profile", "photo", "photo_alt", "profile_pdf")},
         ),
         (_("登録と連絡先"), {"fields": ("registered_year", "last_active_year", "contact_url", "case_studies")}),
-        (_("公開"), {"fields": ("state", "published_at", "created_at", "updated_at")}),
+        PUBLISHING_FIELDSET,
     )

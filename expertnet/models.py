@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from portal.documents import DocumentFileMixin, validate_document
 from portal.images import SafeImageField, make_renditions
-from portal.publishing import Publishable
+from portal.publishing import PERMISSIONS, Publishable
 
 # The rows of the 五十音 index, each with the first kana of its readings.
 KANA_ROWS = [
@@ -106,11 +106,12 @@ class Expert(Publishable):
         ordering = ["name_kana", "id"]
         verbose_name = _("専門家")
         verbose_name_plural = _("専門家")
+        default_permissions = PERMISSIONS
         indexes = [
             models.Index(fields=["state", "name_kana", "id"], name="expert_kana_idx"),
             models.Index(fields=["state", "kana_row", "name_kana"], name="expert_row_idx"),
             models.Index(
-                fields=["state", "kind", "kana_row", "base_prefecture", "theme_mask", "published_at"],
+                fields=["state", "kind", "kana_row", "base_prefecture", "theme_mask", "published_at", "unpublish_at"],
                 name="expert_facet_idx",
             ),
         ]
@@ -213,6 +214,7 @@ class Seminar(Publishable):
         ordering = ["-starts_at"]
         verbose_name = _("セミナー")
         verbose_name_plural = _("セミナー")
+        default_permissions = PERMISSIONS
 
     def __str__(self):
         return self.title

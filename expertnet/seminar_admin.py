@@ -9,7 +9,9 @@ from django.utils.translation import gettext_lazy as _
 from modeltranslation.admin import TranslationTabularInline
 
 from expertnet.models import Seminar, SeminarDocument, SeminarSession
+from portal import history
 from portal.admin import PublishableAdmin
+from portal.editorial import PUBLISHING_FIELDSET
 from portal.search import engine
 from portal.search.registry import kind_for_model
 
@@ -45,6 +47,11 @@ class ScheduleFilter(admin.SimpleListFilter):
         return queryset
 
 
+# The history of seminars (portal/history.py): a version holds the seminar with its programme (and
+# each session's speakers) and documents.
+history.register(Seminar, follow=("sessions", "documents"))
+
+
 @admin.register(Seminar)
 class SeminarAdmin(PublishableAdmin):
     list_display = ("title", "starts_at", "ends_at", "municipality", "state", "is_sample", "has_english")
@@ -60,7 +67,7 @@ class SeminarAdmin(PublishableAdmin):
         (None, {"fields": ("slug", "title", "is_sample")}),
         (_("日時と場所"), {"fields": ("starts_at", "ends_at", "municipality", "venue")}),
         (_("内容"), {"fields": ("theme", "summary", "capacity", "application")}),
-        (_("公開"), {"fields": ("state", "published_at", "created_at", "updated_at")}),
+        PUBLISHING_FIELDSET,
     )
 
     def save_related(self, request, form, formsets, change):

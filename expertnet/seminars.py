@@ -37,7 +37,7 @@ PER_PAGE = 20
 FEED_SIZE = 50
 WEEKDAYS_JA = "月火水木金土日"
 WEEKDAYS_EN = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-SPEAKER_FIELDS = ("id", "slug", "name_ja", "name_en", "state", "published_at", "is_sample")
+SPEAKER_FIELDS = ("id", "slug", "name_ja", "name_en", "state", "published_at", "unpublish_at", "is_sample")
 
 
 # --- Queries ------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_safe
 
 from casestudies.models import CaseStudy
 from expertnet import selectors
-from expertnet.models import KANA_ROWS, Dispatch, Expert, ExpertKind, SeminarSession
+from expertnet.models import KANA_ROWS, Dispatch, Expert, ExpertKind, Seminar, SeminarSession
 from portal import html, listing
 from portal.i18n import shows_japanese_fallback
 from portal.models import Municipality, Page, Region, theme_bit
@@ -74,6 +74,7 @@ def expert_list(request):
             "is_sample",
             "state",
             "published_at",
+            "unpublish_at",
             "base_prefecture__code",
             "base_prefecture__name",
             "base_prefecture__name_en",
@@ -180,7 +181,7 @@ def expert_detail(request, slug):
             Prefetch("case_studies", queryset=CaseStudy.objects.published().select_related("prefecture")),
             Prefetch(
                 "sessions",
-                queryset=SeminarSession.objects.filter(seminar__state="published")
+                queryset=SeminarSession.objects.filter(seminar__in=Seminar.objects.published())
                 .select_related("seminar")
                 .order_by("-starts_at"),
             ),

@@ -3,7 +3,9 @@ from django.utils.translation import gettext_lazy as _
 from modeltranslation.admin import TranslationStackedInline, TranslationTabularInline
 
 from initiatives.models import Initiative, InitiativeDocument, InitiativeLink, Meeting
+from portal import history
 from portal.admin import PublishableAdmin
+from portal.editorial import PUBLISHING_FIELDSET
 
 
 class InitiativeLinkInline(TranslationTabularInline):
@@ -30,6 +32,11 @@ class MeetingInline(TranslationStackedInline):
     show_change_link = True
 
 
+# The history of programs (portal/history.py): a version holds the program with its links, meetings
+# and documents (meetings before the documents that point to them).
+history.register(Initiative, follow=("links", "meetings", "documents"))
+
+
 @admin.register(Initiative)
 class InitiativeAdmin(PublishableAdmin):
     list_display = ("title", "status", "order", "state", "has_english", "updated_at")
@@ -44,12 +51,13 @@ class InitiativeAdmin(PublishableAdmin):
         (_("画像"), {"fields": ("image", "image_alt")}),
         (_("所管・問い合わせ先"), {"fields": ("office", "contact")}),
         (_("関連"), {"fields": ("related",)}),
-        (_("公開"), {"fields": ("state", "published_at", "created_at", "updated_at")}),
+        PUBLISHING_FIELDSET,
     )
 
 
 @admin.register(Meeting)
-class MeetingAdmin(admin.ModelAdmin):
+class MeetingAdmin(history.ParentHistoryMixin, admin.ModelAdmin):
+    history_parent = "initiative"  # a meeting changed on its own page is a new version of its program
     list_display = ("title", "initiative", "held_at", "place")
     list_filter = ("initiative", "held_at")
     search_fields = ("title_ja", "title_en", "place_ja", "agenda_ja", "minutes_ja")

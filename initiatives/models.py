@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from portal.documents import DocumentFileMixin, validate_document
 from portal.images import SafeImageField, make_renditions
-from portal.publishing import Publishable
+from portal.publishing import PERMISSIONS, Publishable
 
 
 class InitiativeStatus(models.TextChoices):
@@ -50,6 +50,7 @@ class Initiative(Publishable):
         ordering = ["order", "id"]
         verbose_name = _("取組")
         verbose_name_plural = _("取組")
+        default_permissions = PERMISSIONS
         indexes = [models.Index(fields=["state", "status", "order"], name="initiative_list_idx")]
 
     def __str__(self):

@@ -12,4 +12,15 @@ class PortalConfig(AppConfig):
         from portal.search.rebuild import build_if_empty
 
         search_kinds.register()
+        from portal import form_guards
+
+        form_guards.install()
         post_migrate.connect(build_if_empty, sender=self, dispatch_uid="portal.search.build_if_empty")
+
+        # Admin security: the audit log's login receivers and the session's login time.
+        from django.contrib.auth.signals import user_logged_in
+
+        from portal import audit, security
+
+        audit.connect()
+        user_logged_in.connect(security.remember_login_time, dispatch_uid="portal.security.login_time")

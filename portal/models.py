@@ -1,10 +1,13 @@
 import json
 
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from portal.publishing import Publishable
+from portal.publishing import PERMISSIONS, Publishable
 
 
 class Region(models.TextChoices):
@@ -145,6 +148,7 @@ class Page(Publishable):
         ordering = ["order", "slug"]
         verbose_name = _("サイトページ")
         verbose_name_plural = _("サイトページ")
+        default_permissions = PERMISSIONS
 
     def __str__(self):
         return self.title
@@ -173,6 +177,7 @@ class NewsItem(Publishable):
         ordering = ["-published_at", "-id"]
         verbose_name = _("新着情報")
         verbose_name_plural = _("新着情報")
+        default_permissions = PERMISSIONS
         indexes = [models.Index(fields=["state", "-published_at"], name="news_public_idx")]
 
     def __str__(self):
@@ -257,3 +262,55 @@ class SearchTokens(models.Model):
 
     def __str__(self):
         return str(self.entry_id)
+
+
+class AuditEvent(models.Model):
+    """One line of the audit log: who did what, when, from which address, to which object.
+
+    Written by portal.audit.record() and by its receivers of the login signals; never changed or
+    deleted afterwards (the model has only the view permission, and its admin is read-only).
+    """
+
+    class Action(models.TextChoices):
+        LOGIN = "login", _("ログイン")
+        LOGOUT = "logout", _("ログアウト")
+        LOGIN_FAILED = "login_failed", _("ログイン失敗")
+        LOCKED_OUT = "locked_out", _("ロックアウト")
+        PUBLISH = "publish", _("公開")
+        SCHEDULE = "schedule", _("公開予約")
+        WITHDRAW = "withdraw", _("公開取り下げ")
+        ARCHIVE = "archive", _("アーカイブ")
+        RESTORE = "restore", _("版の復元")
+        RECOVER = "recover", _("削除した項目の復元")
+        DELETE = "delete", _("削除")
+
+    at = models.DateTimeField(_("日時"), default=timezone.now, db_index=True)
+    action = models.CharField(_("操作"), max_length=20, choices=Action.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("ユーザー"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="audit_events",
+    )
+    # Kept when the user is deleted; for a failed login, the name that was typed.
+    username = models.CharField(_("ユーザー名"), max_length=150, blank=True)
+    ip = models.GenericIPAddressField(_("IP アドレス"), null=True, blank=True)
+    content_type = models.ForeignKey(
+        ContentType, verbose_name=_("対象の種類"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    object_id = models.CharField(_("対象の ID"), max_length=64, blank=True)
+    object_repr = models.CharField(_("対象"), max_length=200, blank=True)
+    detail = models.TextField(_("詳細"), blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("監査ログ")
+        verbose_name_plural = _("監査ログ")
+        # Nobody adds, changes or deletes audit events, in the admin or elsewhere: view only.
+        default_permissions = ("view",)
+        indexes = [models.Index(fields=["content_type", "object_id"], name="audit_event_object")]
+
+    def __str__(self):
+        return f"{self.get_action_display()} {self.username} {self.object_repr}".strip()

@@ -3,7 +3,21 @@
 from django.contrib.auth.management import create_permissions
 from django.contrib.contenttypes.management import create_contenttypes
 
+# Three roles (docs/decisions/0010-editorial-workflow.md):
+# - editors create and edit; they cannot publish, schedule, withdraw or archive;
+# - publishers also publish, schedule, withdraw, archive and delete content;
+# - administrators also manage the admin's users and groups and read the audit log.
 EDITORS = "編集者"
+PUBLISHERS = "公開担当者"
+ADMINISTRATORS = "管理者"
+
+# The content types with a publishing state (portal.publishing.Publishable).
+PUBLISHABLE = {
+    "portal": ("page", "newsitem"),
+    "initiatives": ("initiative",),
+    "casestudies": ("casestudy",),
+    "expertnet": ("expert", "seminar"),
+}
 
 # app label -> model -> permissions the editors group was created with (portal/migrations/0003);
 # later apps add theirs in their own migrations with grant() (expertnet/migrations/0003).
@@ -66,3 +80,19 @@ def grant(apps, name: str, spec: dict) -> None:
             for action in actions
         ]
     )
+
+
+def copy_group(apps, source: str, target: str) -> None:
+    """Give the group ``target`` every permission ``source`` has now."""
+    Group = apps.get_model("auth", "Group")
+    group, _ = Group.objects.get_or_create(name=target)
+    group.permissions.add(*Group.objects.get(name=source).permissions.all())
+
+
+def grant_everything(apps, name: str) -> None:
+    """Give the group ``name`` every permission that exists when the migration runs."""
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    ensure_permissions(apps)
+    group, _ = Group.objects.get_or_create(name=name)
+    group.permissions.set(Permission.objects.all())

@@ -7,6 +7,7 @@ README.md ("Settings").
 
 import os
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -58,6 +59,17 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in (env(name, default) or "").split(",") if item.strip()]
 
 
+def env_int(name: str, default: int, minimum: int = 0) -> int:
+    value = env(name, str(default))
+    try:
+        number = int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}") from None
+    if number < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, not {number}")
+    return number
+
+
 DEBUG = env_bool("DEBUG", False)
 
 SECRET_KEY = env("SECRET_KEY")
@@ -91,6 +103,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.sitemaps",
     "import_export",
+    "reversion",  # the history of every admin save (portal/history.py)
+    "axes",  # login throttling and lockout ("Admin security" below)
     "portal",
     "initiatives",
     "casestudies",
@@ -108,7 +122,9 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "portal.security.SessionLimitMiddleware",  # after auth and messages: the absolute session limit
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes asks: turns a lockout into its page
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -253,7 +269,16 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
-SESSION_COOKIE_AGE = 60 * 60 * 8
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+# An admin session ends after SESSION_IDLE_MINUTES without a request (every request moves the
+# expiry on; anonymous visitors have no session, so nothing is saved or sent for them) and at the
+# latest SESSION_ABSOLUTE_HOURS after the login (portal.security.SessionLimitMiddleware). The
+# cookie lasts until the browser closes; the expiry is kept on the server.
+SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 30, minimum=1)
+SESSION_ABSOLUTE_HOURS = env_int("SESSION_ABSOLUTE_HOURS", 8, minimum=1)
+SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
+SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 if HTTPS:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -335,3 +360,34 @@ EXPERTNET_STAFF_EMAILS = env_list("EXPERTNET_STAFF_EMAILS")
 EXPERTNET_REQUESTS_PER_HOUR = int(env("EXPERTNET_REQUESTS_PER_HOUR", "5"))
 EXPERTNET_RETENTION_DAYS = int(env("EXPERTNET_RETENTION_DAYS", "365"))
 EXPERTNET_TRUST_X_FORWARDED_FOR = env_bool("EXPERTNET_TRUST_X_FORWARDED_FOR", False)
+
+# Admin security (docs/operations.md, "Admin security"): django-axes throttles logins.
+# After AXES_FAILURE_LIMIT failed logins (each within AXES_COOLOFF_MINUTES of the one before), the
+# same user name from the same address is refused for AXES_COOLOFF_MINUTES, the correct password
+# included (a 429 page in the admin's look, portal.security.lockout_response). The lock is on the
+# combination of user name and address, not on the address alone: the ministry's offices reach
+# the portal through one shared LGWAN address, so a lock by address would shut a whole floor out
+# because of one person's typing. Not on the user name alone either: anyone could then lock a
+# known editor out from anywhere.
+# A successful login clears the count; attempts refused during a lockout do not extend it, so the
+# time the page shows is the time it ends. The audit log (portal.models.AuditEvent) records logins,
+# so axes' own log of successful logins is off; its failed attempts expire with the cool-off.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out login before any password check
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 30, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_LOCKOUT_CALLABLE = "portal.security.lockout_response"
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False  # the audit log records what matters; no banner on every manage.py command
+# The client's address: REMOTE_ADDR, unless TRUSTED_PROXY_COUNT proxies of our own stand in front
+# of the portal and each appends to X-Forwarded-For; then the entry the outermost one added
+# (portal.security.client_ip, used by axes and the audit log). 0 by default: a header the client
+# could have written itself is never believed.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
+AXES_CLIENT_IP_CALLABLE = "portal.security.client_ip"

@@ -130,8 +130,9 @@ def robots_txt(request):
     return HttpResponse("\n".join(lines) + "\n", content_type="text/plain; charset=utf-8")
 
 
-def _error(request, template, status):
-    return HttpResponse(loader.render_to_string(template, {"breadcrumbs": []}, request), status=status)
+def _error(request, template, status, reason=""):
+    context = {"breadcrumbs": [], "reason": reason}
+    return HttpResponse(loader.render_to_string(template, context, request), status=status)
 
 
 def bad_request(request, exception=None):
@@ -139,7 +140,9 @@ def bad_request(request, exception=None):
 
 
 def permission_denied(request, exception=None):
-    return _error(request, "403.html", 403)
+    # The reason is shown when the code that refused gave one (they are written for the reader,
+    # e.g. portal/editorial.py); Django's own refusals carry none.
+    return _error(request, "403.html", 403, reason=str(exception or ""))
 
 
 def csrf_failure(request, reason=""):

@@ -423,3 +423,34 @@ def test_staff_who_may_not_view_cases_may_not_export(client):
     user = User.objects.create_user("someone", password="a-long-password-123", is_staff=True)
     client.force_login(user)
     assert client.get(EXPORT_URL).status_code == 403
+
+
+def test_an_editors_file_may_not_publish_or_change_publishing():
+    """Editors import drafts; 公開状態 and 公開日時 are the publishers' (docs/decisions/0010)."""
+    from django.contrib.auth.models import Group
+
+    from portal.roles import EDITORS, PUBLISHERS
+
+    editor = User.objects.create_user("import-editor", is_staff=True)
+    editor.groups.add(Group.objects.get(name=EDITORS))
+    publisher = User.objects.create_user("import-publisher", is_staff=True)
+    publisher.groups.add(Group.objects.get(name=PUBLISHERS))
+
+    def run_as(user, rows):
+        return CaseStudyResource().import_data(CSV().create_dataset(csv_bytes(rows)), dry_run=False, user=user)
+
+    result = run_as(editor, [good_row()])
+    assert result.has_validation_errors()
+    assert "公開担当者だけです" in str(result.invalid_rows[0].error_dict)
+    assert not CaseStudy.objects.filter(slug="import-test-1").exists()
+    assert not run_as(editor, [good_row(公開状態="下書き", 公開日時="")]).has_validation_errors()
+    case = CaseStudy.objects.get(slug="import-test-1")
+    assert case.state == "draft"
+    # An existing case: the editor's file may change its text, not its state.
+    assert run_as(editor, [good_row(公開状態="公開", 公開日時="")]).has_validation_errors()
+    assert not run_as(editor, [good_row(公開状態="", 公開日時="", 概要="直した概要。")]).has_validation_errors()
+    case.refresh_from_db()
+    assert case.summary_ja == "直した概要。" and case.state == "draft"
+    assert not run_as(publisher, [good_row()]).has_validation_errors()
+    case.refresh_from_db()
+    assert case.state == "published"
