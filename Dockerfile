@@ -26,6 +26,9 @@ USER portal
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --retries=3 \
     CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4).status == 200 else 1)"
+# portal.gunicorn_conf: preloaded app, the portal's own access log (one JSON line per request with its
+# request id; gunicorn's is off) and gunicorn's messages as JSON. gunicorn believes X-Forwarded-Proto
+# only from FORWARDED_ALLOW_IPS (default 127.0.0.1): set it to the proxy's address as the container
+# sees it (docs/operations.md, "Beyond one machine").
 CMD ["gunicorn", "portal.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--no-control-socket", \
-     "--config", "python:portal.gunicorn_conf", \
-     "--access-logfile", "-", "--forwarded-allow-ips", "*"]
+     "--config", "python:portal.gunicorn_conf"]
