@@ -78,7 +78,7 @@ def parse_filters(params, *, theme_keys: set[str]) -> Filters:
             filters.ignored.append("region")
     pref = params.get("pref", "")
     if pref:
-        if pref.isdigit() and len(pref) == 2 and 1 <= int(pref) <= 47:
+        if pref.isascii() and pref.isdigit() and len(pref) == 2 and 1 <= int(pref) <= 47:
             filters.pref = pref
         else:
             filters.ignored.append("pref")
@@ -90,7 +90,8 @@ def parse_filters(params, *, theme_keys: set[str]) -> Filters:
             filters.ignored.append("theme")
     year = params.get("year", "")
     if year:
-        if year.isdigit() and int(year) in years():
+        # ASCII digits only: "²".isdigit() is true and int("²") fails; int() also refuses 5,000 digits.
+        if year.isascii() and year.isdigit() and len(year) == 4 and int(year) in years():
             filters.year = int(year)
         else:
             filters.ignored.append("year")

@@ -58,7 +58,7 @@ def parse_filters(params, *, theme_keys: set[str]) -> Filters:
         "theme": lambda v: v in theme_keys,
         "place": lambda v: v in PLACES,
         "region": lambda v: v in Region.values,
-        "pref": lambda v: v.isdigit() and len(v) == 2 and 1 <= int(v) <= 47,
+        "pref": lambda v: v.isascii() and v.isdigit() and len(v) == 2 and 1 <= int(v) <= 47,  # not "²³"
         "kana": lambda v: v in KANA_KEYS,
     }
     for name, valid in checks.items():

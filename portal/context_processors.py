@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.exceptions import DisallowedHost
 from django.utils.translation import get_language
 
 
@@ -16,9 +17,20 @@ def site(request):
         "nav_is_index": is_index,
         "on_search_page": bool(match and match.url_name == "search"),
         "language_alternates": alternates,
-        "site_url": settings.SITE_URL or (request.build_absolute_uri("/").rstrip("/") if request else ""),
+        "site_url": site_origin(request),
         "admin_path": settings.ADMIN_PATH,
     }
+
+
+def site_origin(request) -> str:
+    """SITE_URL, else the request's origin; "" (relative links) when the Host header is not one of
+    ALLOWED_HOSTS: the 400 page of that request must not fail on the same header (it was a 500)."""
+    if settings.SITE_URL or request is None:
+        return settings.SITE_URL
+    try:
+        return request.build_absolute_uri("/").rstrip("/")
+    except DisallowedHost:
+        return ""
 
 
 def language_urls(request) -> list[str]:
