@@ -25,6 +25,8 @@ help:
 	@echo "make bench       page load (bench-pages: BENCH_CASES=100000, BENCH_EXPERTS=10000) and search"
 	@echo "                 (bench-search: BENCH_DOCS=100000)"
 	@echo "                 benchmarks; also on PostgreSQL when DATABASE_URL=postgres://..."
+	@echo "make loadtest    60 s at 64 connections on a mix of pages (LOADTEST_SECONDS, LOADTEST_CONNECTIONS);"
+	@echo "                 fails on errors or growing worker memory; also on PostgreSQL when DATABASE_URL=..."
 
 $(PY):
 	@py="$$(scripts/find-python)" || exit 1; \
@@ -62,7 +64,7 @@ migrate: setup
 run: migrate
 	@echo "地域力創造ポータル: http://127.0.0.1:$(PORT)/  (English: http://127.0.0.1:$(PORT)/en/)"
 	$(RUN_ENV) $(VENV)/bin/gunicorn portal.wsgi --bind 127.0.0.1:$(PORT) --workers 2 \
-		--no-control-socket --config python:portal.gunicorn_conf --access-logfile -
+		--no-control-socket --config python:portal.gunicorn_conf
 
 superuser: migrate
 	$(RUN_ENV) $(PY) manage.py createsuperuser
@@ -133,6 +135,48 @@ bench-search: setup
 		DATABASE_URL="$$pg" $(PY) manage.py bench_search --docs $(BENCH_DOCS) \
 			--json bench-results/search-postgresql.json;; \
 	*) echo "(set DATABASE_URL=postgres://... to run it on PostgreSQL too)";; esac
+
+# Sustained load (docs/operations.md, "Speed"): LOADTEST_SECONDS at LOADTEST_CONNECTIONS connections
+# (wrk -t2) on a weighted mix of pages in both languages, under gunicorn with production settings and
+# production's worker count (LOADTEST_WORKERS to change it). Fails on socket errors, any 5xx, any
+# other non-2xx/3xx but the intended 404s, or worker memory (RssAnon, read every second) growing more
+# than LOADTEST_MEMORY_GROWTH from the first 10 s to the last 10 s (after a 5 s warm-up). Writes
+# var/loadtest.json. The bench data set is reused (made as bench-pages makes it, if missing); other
+# sizes (LOADTEST_CASES=5000 LOADTEST_EXPERTS=1000 for a quick run) get databases of their own.
+LOADTEST_SECONDS ?= 60
+LOADTEST_CONNECTIONS ?= 64
+LOADTEST_MEMORY_GROWTH ?= 0.10
+LOADTEST_WORKERS ?= 0
+LOADTEST_CASES ?= $(BENCH_CASES)
+LOADTEST_EXPERTS ?= $(BENCH_EXPERTS)
+ifeq ($(LOADTEST_CASES)-$(LOADTEST_EXPERTS),$(BENCH_CASES)-$(BENCH_EXPERTS))
+LOADTEST_SQLITE_URL ?= $(BENCH_SQLITE_URL)
+LOADTEST_PG_NAME ?= portal_bench
+else
+LOADTEST_SQLITE_URL ?= sqlite:///$(CURDIR)/var/loadtest-sqlite-$(LOADTEST_CASES)-$(LOADTEST_EXPERTS).sqlite3
+LOADTEST_PG_NAME ?= portal_loadtest_$(LOADTEST_CASES)_$(LOADTEST_EXPERTS)
+endif
+LOADTEST_ARGS = --cases $(LOADTEST_CASES) --experts $(LOADTEST_EXPERTS) --duration $(LOADTEST_SECONDS) \
+	--connections $(LOADTEST_CONNECTIONS) --threads 2 --workers $(LOADTEST_WORKERS) \
+	--memory-growth $(LOADTEST_MEMORY_GROWTH) --json var/loadtest.json
+
+.PHONY: loadtest
+loadtest: setup
+	@scripts/ensure-wrk
+	@mkdir -p var
+	@echo "== load test on SQLite ($(LOADTEST_CASES) case studies, $(LOADTEST_EXPERTS) experts, $(LOADTEST_SECONDS) s)"
+	DATABASE_URL=$(LOADTEST_SQLITE_URL) $(PY) manage.py migrate --no-input -v0
+	@# Both databases are measured even when the first fails; make fails at the end if either did.
+	@status=0; \
+	DATABASE_URL=$(LOADTEST_SQLITE_URL) $(PY) manage.py loadtest $(LOADTEST_ARGS) || status=1; \
+	case "$$DATABASE_URL" in postgres*) \
+		pg="$${DATABASE_URL%/*}/$(LOADTEST_PG_NAME)"; \
+		echo "== load test on PostgreSQL ($(LOADTEST_CASES) case studies, $(LOADTEST_EXPERTS) experts, $(LOADTEST_SECONDS) s)"; \
+		{ $(PY) scripts/ensure-database "$$pg" && \
+		  DATABASE_URL="$$pg" $(PY) manage.py migrate --no-input -v0 && \
+		  DATABASE_URL="$$pg" $(PY) manage.py loadtest $(LOADTEST_ARGS); } || status=1;; \
+	*) echo "(set DATABASE_URL=postgres://... to run it on PostgreSQL too)";; esac; \
+	exit $$status
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

@@ -23,7 +23,7 @@ from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
 from casestudies.models import CaseStudy, FacetCell, FacetState
-from portal import theme_masks
+from portal import pagecache, theme_masks
 from portal.publishing import PublishState
 from portal.text import fiscal_year
 
@@ -108,6 +108,7 @@ def rebuild(*, now: datetime.datetime | None = None, force: bool = True) -> None
             pk=1,
             defaults={"built_at": now, "valid_until": int(until.timestamp()), "version": time.time_ns() // 1000},
         )
+        pagecache.bump_tables(FacetCell)  # written with SQL of its own
 
 
 def mark_stale() -> None:

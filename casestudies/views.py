@@ -11,15 +11,17 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
 from casestudies import japan_map, selectors
+from casestudies.facets import next_fiscal_year_start
 from casestudies.models import CaseFigure, CaseLink, CaseStudy, PopulationBand
 from expertnet.models import Dispatch, Expert
-from portal import html, listing
+from portal import html, listing, pagecache
 from portal.i18n import shows_japanese_fallback
 from portal.models import Municipality, Region
 from portal.search.engine import MATCHING_LIMIT
@@ -173,6 +175,7 @@ def case_list(request):
         "breadcrumbs": [(_("地域力創造優良事例集"), None)],
         "noindex": bool(request.GET),
     }
+    pagecache.expires_at(request, lambda: next_fiscal_year_start(timezone.now()))  # year facets
     return render(request, "casestudies/list.html", context)
 
 

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.syndication.views import Feed
-from django.db.models import Prefetch
+from django.db.models import Min, Prefetch, Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -29,6 +29,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
 from expertnet.models import Expert, Seminar, SeminarSession
+from portal import pagecache
 from portal.i18n import shows_japanese_fallback
 from portal.text import EN_MONTHS, wareki_year
 from portal.views import paginate, preview_response
@@ -46,6 +47,14 @@ SPEAKER_FIELDS = ("id", "slug", "name_ja", "name_en", "state", "published_at", "
 def published():
     """Published seminars with what every list, feed and calendar shows of their place and theme."""
     return Seminar.objects.published().select_related("municipality__prefecture", "municipality__parent", "theme")
+
+
+def next_boundary(now):
+    """When the next published seminar starts or ends after ``now``: the lists change then."""
+    times = published().aggregate(
+        starts=Min("starts_at", filter=Q(starts_at__gt=now)), ends=Min("ends_at", filter=Q(ends_at__gt=now))
+    )
+    return min((t for t in times.values() if t is not None), default=None)
 
 
 def upcoming(now=None):
@@ -151,6 +160,7 @@ def seminar_list(request):
     page = paginate(request, past(now), PER_PAGE)
     coming = annotate(upcoming(now), now) if page.number == 1 else []
     ended = annotate(page.object_list, now)
+    pagecache.expires_at(request, lambda: next_boundary(now))  # a seminar starts or ends: it moves
     context = {
         "upcoming": coming,
         "past": ended,
@@ -224,6 +234,7 @@ def seminar_detail(request, slug):
     ).prefetch_related("documents")
     seminar = get_object_or_404(queryset, slug=slug)
     now = timezone.now()
+    pagecache.expires_at(request, min((t for t in (seminar.starts_at, seminar.ends_at) if t > now), default=None))
     days = programme(seminar)
     speakers = list({e.pk: e for day in days for row in day["rows"] for e in row["speakers"]}.values())
     context = {

@@ -15,6 +15,9 @@ class PortalConfig(AppConfig):
         from portal import form_guards
 
         form_guards.install()
+        from portal import pagecache
+
+        pagecache.connect()
         post_migrate.connect(build_if_empty, sender=self, dispatch_uid="portal.search.build_if_empty")
 
         # Admin security: the audit log's login receivers and the session's login time.

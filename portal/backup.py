@@ -55,6 +55,8 @@ from django.db.migrations.recorder import MigrationRecorder
 from django.db.models import QuerySet, signals
 from django.utils import timezone
 
+from portal import pagecache
+
 FORMAT = "chiikiryoku-portal-backup"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -74,8 +76,9 @@ REBUILD_COMMANDS = (
     ("rebuild_case_facets", "事例一覧の絞り込み件数を数え直しました", "casestudies.facetcell"),
 )
 # Not backed up, emptied by a restore: a session restored from a backup would log back in whoever
-# had logged out since. Everyone signs in again after a restore.
-TRANSIENT_MODELS = ("sessions.session",)
+# had logged out since. Everyone signs in again after a restore. The page cache's table versions
+# (portal/pagecache.py) start again too: the restore then marks every stored page old.
+TRANSIENT_MODELS = ("sessions.session", "portal.cachetag")
 # The model signals stay silent while rows are read and written: loading sends no post_save to
 # the search index, the facet counts, the theme masks or any handler another app adds (an audit
 # log would otherwise record the restore row by row, into the table being restored); post_init
@@ -688,6 +691,8 @@ def restore(archive: Archive, *, using: str = DEFAULT_DB_ALIAS, log=lambda messa
                 call_command(command, verbosity=0, stdout=io.StringIO(), stderr=io.StringIO())
                 rebuilt[command] = QuerySet(model=apps.get_model(model_label), using=using).count()
                 log(f"  {done}({rebuilt[command]:,} 件、{time.perf_counter() - step:.1f} 秒)。")
+            # Rows came in with model signals off: every stored page is old (portal/pagecache.py).
+            transaction.on_commit(pagecache.bump_all, using=using)
             if manifest.get("media"):
                 swap = MediaSwap(archive.media_root, archive.staging)
                 archive.staging = swap.staging

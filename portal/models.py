@@ -314,3 +314,19 @@ class AuditEvent(models.Model):
 
     def __str__(self):
         return f"{self.get_action_display()} {self.username} {self.object_repr}".strip()
+
+
+class CacheTag(models.Model):
+    """The version of a table as the page cache sees it (portal/pagecache.py): bumped after each
+    committed change to the table; a stored page is served only while no table it read is newer."""
+
+    tag = models.CharField(max_length=100, unique=True)
+    version = models.BigIntegerField(db_index=True)
+
+    class Meta:
+        verbose_name = _("ページキャッシュの版")
+        verbose_name_plural = _("ページキャッシュの版")
+        default_permissions = ()
+
+    def __str__(self):
+        return f"{self.tag} {self.version}"

@@ -8,6 +8,8 @@
 - ``SessionLimitMiddleware``: logs a user out SESSION_ABSOLUTE_HOURS after the login, however
   active the session has been (the idle limit is Django's own: SESSION_COOKIE_AGE with
   SESSION_SAVE_EVERY_REQUEST).
+- ``PermissionsPolicyMiddleware``: the Permissions-Policy header (PERMISSIONS_POLICY), which Django
+  has no setting for, on every response.
 
 docs/operations.md, "Admin security".
 """
@@ -123,3 +125,44 @@ class SessionLimitMiddleware:
                     % hours,
                 )
         return self.get_response(request)
+
+
+def permissions_policy_header(policy: dict[str, list[str] | tuple[str, ...]]) -> str:
+    """The Permissions-Policy value of ``{feature: allowlist}``: ``camera=(), fullscreen=(self)``.
+
+    An empty allowlist turns the feature off everywhere; ``"self"`` and ``"*"`` are written as
+    they are and any other entry is an origin, quoted (the header is a structured-field dictionary).
+    """
+    items = []
+    for feature, allowlist in policy.items():
+        members = [m if m in {"self", "*"} else f'"{m}"' for m in allowlist]
+        items.append(f"{feature}=({' '.join(members)})")
+    return ", ".join(items)
+
+
+class PermissionsPolicyMiddleware:
+    """Send PERMISSIONS_POLICY as the Permissions-Policy header on every response that has none.
+
+    Django has no setting for this header. The policy turns off the browser features the portal
+    never uses (camera, microphone, geolocation, payment, …): neither a page, nor anything it
+    embeds, nor a script that should not be there can use them. An empty or missing setting sends
+    nothing; a view that sets the header itself keeps its own.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self._policy = None
+        self._value = ""
+
+    def header_value(self) -> str:
+        policy = getattr(settings, "PERMISSIONS_POLICY", None) or {}
+        if policy is not self._policy:  # computed once per setting (tests may override it)
+            self._policy, self._value = policy, permissions_policy_header(policy)
+        return self._value
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        value = self.header_value()
+        if value and "Permissions-Policy" not in response:
+            response["Permissions-Policy"] = value
+        return response

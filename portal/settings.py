@@ -5,10 +5,13 @@ start without SECRET_KEY and ALLOWED_HOSTS: nothing here fails open. The variabl
 README.md ("Settings").
 """
 
+import importlib.util
+import logging
 import os
 import sys
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -112,10 +115,14 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "portal.request_log.RequestLogMiddleware",  # first: request id and one log line covering everything below
     "portal.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "portal.security.PermissionsPolicyMiddleware",  # Permissions-Policy (PERMISSIONS_POLICY below)
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.middleware.http.ConditionalGetMiddleware",  # ETag and 304 for every page, cached or not
+    "portal.pagecache.PageCacheMiddleware",  # anonymous pages, before sessions, locale and auth
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -147,15 +154,43 @@ TEMPLATES = [
     },
 ]
 
+
+def database_from_url(url: str, **options) -> dict:
+    """DATABASES["default"] from DATABASE_URL: PostgreSQL or SQLite, anything else refused.
+
+    The errors never repeat the URL: it holds the database password.
+    """
+    scheme = url.split("://", 1)[0].lower() if "://" in url else None
+    if scheme not in {"postgres", "postgresql", "pgsql", "sqlite"}:
+        given = f"the scheme {scheme!r}" if scheme else "no scheme"
+        raise ImproperlyConfigured(
+            "DATABASE_URL must be postgres://user:password@host:5432/name or sqlite:////absolute/path.sqlite3"
+            f" (the portal runs on PostgreSQL or SQLite), not a URL with {given}."
+        )
+    try:
+        config = dj_database_url.parse(url, **options)
+    except ValueError as exc:
+        raise ImproperlyConfigured(
+            f"DATABASE_URL is not a valid {scheme}:// URL ({type(exc).__name__}); quote special characters of the"
+            " password with %XX."
+        ) from None
+    if not config.get("NAME"):
+        raise ImproperlyConfigured("DATABASE_URL names no database: end it with /name (PostgreSQL) or a file (SQLite).")
+    return config
+
+
 # Database: DATABASE_URL picks it (postgres://user@host:port/name or sqlite:///path).
-# Without it, an SQLite file under var/.
+# Without it, an SQLite file under var/. Connections are kept DATABASE_CONN_MAX_AGE seconds and
+# checked before reuse. Behind pgbouncer in transaction pooling mode, set
+# DATABASE_DISABLE_SERVER_SIDE_CURSORS=1 (docs/operations.md, "Beyond one machine").
 if not env("DATABASE_URL"):
     (BASE_DIR / "var").mkdir(exist_ok=True)
 DATABASES = {
-    "default": dj_database_url.parse(
+    "default": database_from_url(
         env("DATABASE_URL", f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}"),
-        conn_max_age=int(env("DATABASE_CONN_MAX_AGE", "60")),
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
         conn_health_checks=True,
+        disable_server_side_cursors=env_bool("DATABASE_DISABLE_SERVER_SIDE_CURSORS", False),
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
@@ -166,10 +201,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     }
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
-        # WAL lets readers and the writer work at once; a 64 MB page cache and memory-mapped reads
-        # keep the search index's doclists in memory (docs/decisions/0006-search.md).
+        # WAL lets readers and the writer work at once; memory-mapped reads (shared by the workers,
+        # in the OS's file cache) keep the search index's doclists in memory (docs/decisions/0006);
+        # each connection's own page cache is 16 MB: at 64 MB it made every worker's memory grow by
+        # that much under load (make loadtest).
         "init_command": (
-            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536; PRAGMA mmap_size=268435456;"
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-16384; PRAGMA mmap_size=268435456;"
         ),
         "transaction_mode": "IMMEDIATE",
     }
@@ -177,12 +214,71 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Cache: CACHE_URL=redis://host:port/db selects Redis; otherwise local memory.
+
+def cache_from_url(url: str) -> dict:
+    """CACHES["default"] for CACHE_URL: redis://host:6379/0, or rediss:// for Redis over TLS.
+
+    Anything else is refused, so that a typo cannot quietly leave every app server with a cache of
+    its own. The errors never repeat the URL: it may hold a password.
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in {"redis", "rediss"}:
+        raise ImproperlyConfigured(
+            "CACHE_URL must be redis://host:6379/0 (or rediss:// for TLS), not a URL with "
+            f"{f'the scheme {parts.scheme!r}' if parts.scheme else 'no scheme'}."
+        )
+    try:
+        parts.port  # noqa: B018 (urlsplit checks the port only when it is read)
+    except ValueError:
+        raise ImproperlyConfigured("CACHE_URL has an invalid port: redis://host:6379/0.") from None
+    if not parts.hostname:
+        raise ImproperlyConfigured("CACHE_URL names no host: redis://host:6379/0.")
+    if parts.path.strip("/") and not parts.path.strip("/").isdigit():
+        raise ImproperlyConfigured("CACHE_URL must end with a database number: redis://host:6379/0.")
+    return {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": url,
+        # A Redis that is down or unreachable fails a request (and /readyz) within seconds rather
+        # than holding a worker until the load balancer gives up.
+        "OPTIONS": {"socket_connect_timeout": REDIS_TIMEOUT, "socket_timeout": REDIS_TIMEOUT},
+    }
+
+
+# Cache: CACHE_URL (or REDIS_URL) = redis://host:port/db selects Redis, shared by every worker and
+# app server; otherwise each worker's local memory, which is enough on one machine.
+REDIS_TIMEOUT = 2
 CACHE_URL = env("CACHE_URL") or env("REDIS_URL")
-if CACHE_URL and CACHE_URL.startswith(("redis://", "rediss://")):
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
+if CACHE_URL:
+    CACHES = {"default": cache_from_url(CACHE_URL)}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Sessions stay in the database, with Redis too (docs/operations.md, "Beyond one machine"). Only
+# logged-in editors have one (public pages set no cookie), and SESSION_SAVE_EVERY_REQUEST writes it
+# to the database on each of their requests anyway: cached_db would save one indexed read per
+# editor request, and in exchange tie logins to Redis and keep a session alive in Redis after its
+# row was deleted (a restore empties the table; until the cached copy expired, every request of
+# that editor would fail to save the session and answer 400).
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+
+# The full-page cache for anonymous visitors (portal/pagecache.py, docs/decisions/0012-page-cache.md):
+# on unless PAGE_CACHE=0; off in the test suite, whose tests change rows behind the ORM's back,
+# except in the tests of the cache itself. Pages live in the cache PAGE_CACHE_ALIAS: Redis when
+# CACHE_URL names one (shared by every worker), else each worker's memory, at most
+# PAGE_CACHE_ENTRIES pages (about 40 KB each).
+PAGE_CACHE = env_bool("PAGE_CACHE", not TESTING)
+PAGE_CACHE_ALIAS = "pages"
+PAGE_CACHE_MAX_BYTES = 1024 * 1024  # a larger response (a big export) is drawn each time, not kept
+PAGE_CACHE_SKIP_PREFIXES = ("/healthz", "/readyz", "/static/", "/media/", "/_bench/")
+CACHES["pages"] = (
+    {**CACHES["default"], "KEY_PREFIX": "pages"}
+    if CACHES["default"]["BACKEND"].endswith("RedisCache")
+    else {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "pages",
+        "OPTIONS": {"MAX_ENTRIES": int(env("PAGE_CACHE_ENTRIES", "500")), "CULL_FREQUENCY": 4},
+    }
+)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -218,24 +314,74 @@ STORAGES = {
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
-if env("MEDIA_STORAGE") == "s3":
-    # Stateless app servers keep media in S3-compatible storage (docs/operations.md).
+# Uploaded files: on disk (MEDIA_ROOT) by default; MEDIA_STORAGE=s3 keeps them in an S3-compatible
+# bucket (django-storages), so that app servers keep no state on local disk (docs/operations.md,
+# "Beyond one machine"). Files are public documents and images: plain URLs without signatures
+# (querystring_auth off), no ACL sent with each object (the bucket's policy or the CDN in front
+# decides who reads it; buckets that refuse ACLs accept the upload), and an upload never replaces
+# a file of the same name (file_overwrite off: the storage picks a new name, as on disk).
+# Without MEDIA_S3_ACCESS_KEY_ID/SECRET, boto3 finds credentials itself (AWS_* variables, the
+# instance's or task's role).
+MEDIA_STORAGE = (env("MEDIA_STORAGE", "disk") or "disk").lower()
+MEDIA_PUBLIC_ORIGINS: list[str] = []  # where browsers load media from when not this site (CSP img-src)
+if MEDIA_STORAGE == "s3":
+    missing = [name for name in ("storages", "boto3") if importlib.util.find_spec(name) is None]
+    if missing:
+        raise ImproperlyConfigured(f"MEDIA_STORAGE=s3 needs django-storages[s3] (requirements.txt): {missing} missing.")
+    _bucket = env("MEDIA_S3_BUCKET")
+    if not _bucket:
+        raise ImproperlyConfigured("MEDIA_STORAGE=s3 needs MEDIA_S3_BUCKET, the bucket's name.")
+    _endpoint = env("MEDIA_S3_ENDPOINT_URL")
+    if _endpoint and (urlsplit(_endpoint).scheme not in {"http", "https"} or not urlsplit(_endpoint).hostname):
+        raise ImproperlyConfigured("MEDIA_S3_ENDPOINT_URL must be a URL such as https://s3.example.jp.")
+    _domain = env("MEDIA_S3_CUSTOM_DOMAIN")
+    if _domain and "://" in _domain:
+        raise ImproperlyConfigured("MEDIA_S3_CUSTOM_DOMAIN is a host name (media.example.go.jp), without https://.")
+    _region = env("MEDIA_S3_REGION")
     STORAGES["default"] = {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
-            "bucket_name": env("MEDIA_S3_BUCKET"),
-            "endpoint_url": env("MEDIA_S3_ENDPOINT_URL"),
-            "region_name": env("MEDIA_S3_REGION"),
+            "bucket_name": _bucket,
+            "endpoint_url": _endpoint,
+            "region_name": _region,
             "access_key": env("MEDIA_S3_ACCESS_KEY_ID"),
             "secret_key": env("MEDIA_S3_SECRET_ACCESS_KEY"),
-            "custom_domain": env("MEDIA_S3_CUSTOM_DOMAIN"),
+            "custom_domain": _domain,
+            "querystring_auth": False,
+            "default_acl": None,
+            "file_overwrite": False,
         },
     }
+    # The origin of the files' URLs, as django-storages writes them: the custom domain (a CDN), or
+    # the endpoint (path-style URLs, boto3's choice for endpoints other than AWS), or AWS S3's
+    # virtual-host names.
+    if _domain:
+        MEDIA_PUBLIC_ORIGINS = [f"https://{_domain.split('/')[0]}"]
+    elif _endpoint:
+        MEDIA_PUBLIC_ORIGINS = [f"{urlsplit(_endpoint).scheme}://{urlsplit(_endpoint).netloc}"]
+    else:
+        MEDIA_PUBLIC_ORIGINS = [f"https://{_bucket}.s3.amazonaws.com"]
+        if _region:
+            MEDIA_PUBLIC_ORIGINS.append(f"https://{_bucket}.s3.{_region}.amazonaws.com")
+elif MEDIA_STORAGE != "disk":
+    raise ImproperlyConfigured(f"MEDIA_STORAGE must be disk or s3, not {MEDIA_STORAGE!r}")
 # Media in production is served by the web server or object storage, not by Django;
 # PORTAL_SERVE_MEDIA=1 lets `make run` serve uploaded files itself.
 SERVE_MEDIA = DEBUG or env_bool("PORTAL_SERVE_MEDIA", False)
+# Request limits (docs/operations.md, "Uploaded files"). A body over a limit is refused with the
+# 400 page (RequestDataTooBig, TooManyFieldsSent), never a 500. DATA_UPLOAD_MAX_MEMORY_SIZE counts
+# the fields without the files (a Japanese character is 9 bytes URL-encoded); files above
+# FILE_UPLOAD_MAX_MEMORY_SIZE go to a temporary file, at most FILE_UPLOAD_MAX_BYTES of them per
+# request (portal.uploads: a file that would pass it is emptied, and refused by its field's check).
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000  # Django's default, set here on purpose: the largest admin form has about 120
+DATA_UPLOAD_MAX_NUMBER_FILES = 100
+FILE_UPLOAD_MAX_BYTES = 200 * 1024 * 1024
+FILE_UPLOAD_HANDLERS = [
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "portal.uploads.CappedTemporaryFileUploadHandler",
+]
 
 # Email (Django 6.1 MAILERS). Production sends through SMTP (EMAIL_HOST …); EMAIL_BACKEND=console
 # writes mail to the console instead (DEBUG and `make run`).
@@ -295,13 +441,42 @@ SECURE_CSP = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF],
     "style-src": [CSP.SELF],
-    "img-src": [CSP.SELF, "data:"],
+    "img-src": [CSP.SELF, "data:", *MEDIA_PUBLIC_ORIGINS],  # uploaded images come from the bucket with MEDIA_STORAGE=s3
     "font-src": [CSP.SELF],
     "connect-src": [CSP.SELF],
     "object-src": [CSP.NONE],
     "base-uri": [CSP.SELF],
     "form-action": [CSP.SELF],
     "frame-ancestors": [CSP.NONE],
+}
+
+# Permissions-Policy (portal.security.PermissionsPolicyMiddleware; Django has no setting for it):
+# every browser feature the portal never uses is off, for its pages and anything they embed. An
+# empty list is "()" (nobody), ["self"] the portal's own pages. No page embeds video (a case's
+# video is a link), so fullscreen is off too.
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "autoplay",
+        "browsing-topics",
+        "camera",
+        "display-capture",
+        "encrypted-media",
+        "fullscreen",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "picture-in-picture",
+        "publickey-credentials-get",
+        "screen-wake-lock",
+        "sync-xhr",
+        "usb",
+        "xr-spatial-tracking",
+    )
 }
 
 # `manage.py bench_pages` starts gunicorn with PORTAL_BENCH=1, which adds a fixed-response view at
@@ -329,16 +504,38 @@ ADMIN_PATH = env("ADMIN_PATH", "admin/").strip("/") + "/"
 # The canonical origin for sitemap, OGP and feeds (e.g. https://chiikiryoku.example.go.jp).
 SITE_URL = (env("SITE_URL", "") or "").rstrip("/")
 
-# Uploaded images (portal.images).
+# Uploaded images (portal.images) and documents (portal.documents); docs/operations.md, "Uploaded files".
 IMAGE_MAX_BYTES = 10 * 1024 * 1024
 IMAGE_MAX_PIXELS = 40_000_000
 IMAGE_MIN_WIDTH = 320
 IMAGE_RENDITION_WIDTHS = (480, 960, 1440)
+DOCUMENT_MAX_BYTES = 50 * 1024 * 1024
+DOCUMENT_MAX_UNCOMPRESSED_BYTES = 500 * 1024 * 1024  # .docx/.xlsx/.pptx: all members, as declared
+DOCUMENT_MAX_COMPRESSION_RATIO = 100  # one member (over 100 KB) expanding more: Apache POI's limit
+DOCUMENT_MAX_ZIP_MEMBERS = 10_000
 
+# Logs go to standard error, one line per record. LOG_FORMAT=json (the default outside DEBUG and
+# the tests) writes each as a JSON object for the log collector, text is for people. Every request
+# gives one line of the logger portal.request (portal/request_log.py: request id, method, path
+# without the query string, status, duration, bytes, user id), and every line written while a
+# request is handled carries its request id: an error of django.request can be found with its
+# access line (docs/operations.md, "Beyond one machine").
+LOG_FORMAT = (env("LOG_FORMAT", "text" if DEBUG or TESTING else "json") or "").lower()
+if LOG_FORMAT not in {"json", "text"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be json or text, not {LOG_FORMAT!r}")
+if LOG_FORMAT == "json":
+    # Python's warnings (a missing static folder, a deprecation) go through logging (py.warnings)
+    # too, so that every line on standard error is JSON.
+    logging.captureWarnings(True)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "portal.request_log.RequestIdFilter"}},
+    "formatters": {
+        "json": {"()": "portal.request_log.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
     "loggers": {"django.security.DisallowedHost": {"level": "ERROR"}},
 }

@@ -11,6 +11,9 @@ class I18nSitemap(Sitemap):
     i18n = True
     alternates = True
     x_default = True
+    # URLs per sitemap file (both languages count): a page of the case studies is read in one
+    # query of 1,000 rows, and the file stays under 1 MB.
+    limit = 2000
 
 
 class StaticSitemap(I18nSitemap):

@@ -152,12 +152,17 @@ def sitemap_entries(django_db_setup, django_db_blocker) -> list[SitemapEntry]:
     """Every <url> of /sitemap.xml as a site path (scheme and host stripped), with its alternates."""
     from django.test import Client
 
+    from portal.tests.sitemap_files import section_paths
+
+    client = Client()
     with django_db_blocker.unblock():
-        response = Client().get("/sitemap.xml")
-    assert response.status_code == 200, f"/sitemap.xml answered {response.status_code}"
-    root = ET.fromstring(response.content)
+        sections = [client.get(path) for path in section_paths(client)]
+    urls = []
+    for response in sections:
+        assert response.status_code == 200, f"a sitemap section answered {response.status_code}"
+        urls += ET.fromstring(response.content).findall("sm:url", SITEMAP_NS)
     entries = []
-    for url in root.findall("sm:url", SITEMAP_NS):
+    for url in urls:
         path = urlsplit(url.findtext("sm:loc", namespaces=SITEMAP_NS).strip()).path
         alternates = {
             link.get("hreflang"): urlsplit(link.get("href")).path

@@ -102,7 +102,7 @@ def test_cells_follow_an_edit_when_it_commits(django_capture_on_commit_callbacks
     case = CaseStudy.objects.published().exclude(themes__key="disaster").first()
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         case.themes.add(Theme.objects.get(key="disaster"))
-    assert len(callbacks) == 1
+    assert [c.__name__ for c in callbacks].count("_rebuild_after_commit") == 1  # once, however many signals
     assert from_cells(filters)["total"] == before + 1
     with django_capture_on_commit_callbacks(execute=True):
         case.state = "draft"

@@ -485,14 +485,26 @@ class _PostgresBackend:
     def counts(self, kinds, offset: int = 0) -> dict[str, tuple[int, str]]:
         cand, cand_params = self._candidates()
         parts, params = [], []
+        title_cand, title_params = self._candidates("title_tokens")
         for kind in kinds:
+            # With the candidates, the candidates by title: top() takes a kind with many of both
+            # from the date index, and one with few title candidates from the GIN index.
             parts.append(
-                f"SELECT %s, (SELECT count(*) FROM (SELECT 1 FROM portal_searchtokens t WHERE {cand} LIMIT %s) s)"
+                f"SELECT %s, (SELECT count(*) FROM (SELECT 1 FROM portal_searchtokens t WHERE {cand} LIMIT %s) s), "
+                f"(SELECT count(*) FROM (SELECT 1 FROM portal_searchtokens t WHERE {title_cand} LIMIT %s) s)"
             )
-            params += [kind.key, *self._candidate_params(kind.key, cand_params), COUNT_CAP + 1]
+            params += [
+                kind.key,
+                *self._candidate_params(kind.key, cand_params),
+                COUNT_CAP + 1,
+                *self._candidate_params(kind.key, title_params),
+                RECHECK_LIMIT + 1,
+            ]
         with connection.cursor() as cursor:
             cursor.execute(" UNION ALL ".join(parts), params)
-            candidates = {key: n for key, n in cursor.fetchall() if n}
+            found = cursor.fetchall()
+            candidates = {key: n for key, n, _t in found if n}
+            self.title_candidates = {key: t for key, _n, t in found}
             exact = {}
             few = [key for key, n in candidates.items() if n <= RECHECK_LIMIT]
             if few:
@@ -531,68 +543,85 @@ class _PostgresBackend:
             return [row[0] for row in cursor.fetchall()]
 
     def top(self, kinds, counts, limit, offset) -> dict[str, list[int]]:
+        """The page of each kind, best first, in at most three statements whatever the number of
+        kinds: the GIN queries of every kind in one, the date-index walks in another (with bitmap
+        scans off between them)."""
         base, base_params = self.base
         recheck, recheck_params = self._recheck()
         title_hit, title_params = self._title_hit()
         cand, cand_params = self._candidates()
         title_cand, title_cand_params = self._candidates("title_tokens")
-        walk = f"SELECT e.rank_key FROM portal_searchentry e WHERE {base} AND e.kind = %s"
-        out = {}
-        with connection.cursor() as cursor:
-            for kind in kinds:
-                kp = self._candidate_params(kind.key, cand_params)
-                if self.candidates.get(kind.key, 0) <= RECHECK_LIMIT:
-                    # Few candidates: take them all from the GIN index, re-check and sort.
-                    cursor.execute(
-                        f"WITH c AS MATERIALIZED (SELECT e.rank_key, e.date, {title_hit} AS th "
-                        "FROM portal_searchtokens t JOIN portal_searchentry e ON e.id = t.entry_id "
-                        f"WHERE {cand} AND {recheck}) "
-                        "SELECT rank_key FROM c ORDER BY th DESC, date DESC, rank_key DESC LIMIT %s OFFSET %s",
-                        [*title_params, *kp, *recheck_params, limit, offset],
-                    )
-                    out[kind.key] = [row[0] for row in cursor.fetchall()]
-                    continue
-                # Many candidates: the title hits first, then the newest matching rows, walking the
-                # date index of the entries with the exact text tests (at this density a few dozen
-                # rows give a page). The planner misjudges how many rows such tests keep and would
-                # rather sort every candidate, so bitmap scans are off for the walks.
-                tp = self._candidate_params(kind.key, title_cand_params)
-                cursor.execute(
-                    f"SELECT count(*) FROM (SELECT 1 FROM portal_searchtokens t WHERE {title_cand} LIMIT %s) s",
-                    [*tp, RECHECK_LIMIT + 1],
+        gin, gin_params, walks, walk_params = [], [], [], []
+        for kind in kinds:
+            if self.candidates.get(kind.key, 0) <= RECHECK_LIMIT:
+                # Few candidates: take them all from the GIN index, re-check and sort.
+                gin.append(
+                    f"(WITH c AS MATERIALIZED (SELECT e.rank_key, e.date, {title_hit} AS th "
+                    "FROM portal_searchtokens t JOIN portal_searchentry e ON e.id = t.entry_id "
+                    f"WHERE {cand} AND {recheck}) "
+                    "SELECT %s, 0, rank_key, date, th FROM c "
+                    "ORDER BY th DESC, date DESC, rank_key DESC LIMIT %s OFFSET %s)"
                 )
-                if cursor.fetchone()[0] > RECHECK_LIMIT:
-                    cursor.execute("SET LOCAL enable_bitmapscan = off")
-                    cursor.execute(
-                        f"{walk} AND {title_hit} AND {recheck} ORDER BY e.date DESC, e.rank_key DESC LIMIT %s",
-                        [*base_params, kind.key, *title_params, *recheck_params, offset + limit],
-                    )
-                else:
-                    cursor.execute(
-                        "SELECT e.rank_key FROM portal_searchtokens t JOIN portal_searchentry e ON e.id = t.entry_id "
-                        f"WHERE {title_cand} AND {title_hit} AND {recheck} "
-                        "ORDER BY e.date DESC, e.rank_key DESC LIMIT %s",
-                        [*tp, *title_params, *recheck_params, offset + limit],
-                    )
-                title_keys = [row[0] for row in cursor.fetchall()]
-                keys = title_keys[offset : offset + limit]
-                if len(keys) < limit:
-                    cursor.execute("SET LOCAL enable_bitmapscan = off")
-                    cursor.execute(
-                        f"{walk} AND {recheck} AND NOT ({title_hit}) "
-                        "ORDER BY e.date DESC, e.rank_key DESC LIMIT %s OFFSET %s",
-                        [
-                            *base_params,
-                            kind.key,
-                            *recheck_params,
-                            *title_params,
-                            limit - len(keys),
-                            max(0, offset - len(title_keys)),
-                        ],
-                    )
-                    keys += [row[0] for row in cursor.fetchall()]
-                cursor.execute("SET LOCAL enable_bitmapscan = on")
-                out[kind.key] = keys
+                gin_params += [
+                    *title_params,
+                    *self._candidate_params(kind.key, cand_params),
+                    *recheck_params,
+                    kind.key,
+                    limit,
+                    offset,
+                ]
+                continue
+            # Many candidates: the title hits first, then the newest matching rows, walking the
+            # date index of the entries with the exact text tests (at this density a few dozen rows
+            # give a page). Both parts are read up to offset + limit and the page cut from them.
+            if self.title_candidates.get(kind.key, 0) > RECHECK_LIMIT:
+                walks.append(
+                    f"(SELECT %s, 1, e.rank_key, e.date, true FROM portal_searchentry e WHERE {base} AND e.kind = %s "
+                    f"AND {title_hit} AND {recheck} ORDER BY e.date DESC, e.rank_key DESC LIMIT %s)"
+                )
+                walk_params += [kind.key, *base_params, kind.key, *title_params, *recheck_params, offset + limit]
+            else:
+                gin.append(
+                    f"(SELECT %s, 1, e.rank_key, e.date, true FROM portal_searchtokens t "
+                    f"JOIN portal_searchentry e ON e.id = t.entry_id WHERE {title_cand} AND {title_hit} AND {recheck} "
+                    "ORDER BY e.date DESC, e.rank_key DESC LIMIT %s)"
+                )
+                gin_params += [
+                    kind.key,
+                    *self._candidate_params(kind.key, title_cand_params),
+                    *title_params,
+                    *recheck_params,
+                    offset + limit,
+                ]
+            walks.append(
+                f"(SELECT %s, 2, e.rank_key, e.date, false FROM portal_searchentry e WHERE {base} AND e.kind = %s "
+                f"AND {recheck} AND NOT ({title_hit}) ORDER BY e.date DESC, e.rank_key DESC LIMIT %s)"
+            )
+            walk_params += [kind.key, *base_params, kind.key, *recheck_params, *title_params, offset + limit]
+        rows = []
+        with connection.cursor() as cursor:
+            if gin:
+                cursor.execute(" UNION ALL ".join(gin), gin_params)
+                rows += cursor.fetchall()
+            if walks:
+                # The planner misjudges how many rows the exact text tests keep and would rather
+                # sort every candidate: no bitmap scans for the walks (until the search ends).
+                cursor.execute("SET LOCAL enable_bitmapscan = off")
+                cursor.execute(" UNION ALL ".join(walks), walk_params)
+                rows += cursor.fetchall()
+        out = {kind.key: [] for kind in kinds}
+        parts: dict[tuple[str, int], list] = {}
+        for key, part, rank_key, date, th in rows:
+            parts.setdefault((key, part), []).append((th, date, rank_key))
+        for (key, part), found in parts.items():
+            found.sort(reverse=True)
+            parts[(key, part)] = [rank_key for _th, _date, rank_key in found]
+        for kind in kinds:
+            if (kind.key, 0) in parts:
+                out[kind.key] = parts[(kind.key, 0)]
+            else:
+                merged = parts.get((kind.key, 1), []) + parts.get((kind.key, 2), [])
+                out[kind.key] = merged[offset : offset + limit]
         return out
 
 

@@ -2,6 +2,7 @@
 
 import sys
 
+from portal import pagecache
 from portal.search import engine, registry
 
 BATCH = 500
@@ -27,6 +28,8 @@ def rebuild(*, kinds=None, progress=None) -> int:
         done += len(batch)
         if progress:
             progress(done, total)
+    # The index was written in bulk, without model signals: pages read from it are old.
+    pagecache.bump_all()
     return written
 
 

@@ -377,6 +377,23 @@ def test_large_result_sets_keep_order_and_say_the_count_is_bounded(monkeypatch):
     assert [h.title for h in rest.hits] == ["記事4", "記事5", "記事7", "記事8", "記事10", "記事11"]
 
 
+def test_many_title_hits_are_walked_by_date_and_pages_follow_on(monkeypatch, django_assert_max_num_queries):
+    """More title candidates than the re-check limit: on PostgreSQL both parts are read from the
+    date index; the order and the pages are the same as with few."""
+    from portal.search import engine
+
+    monkeypatch.setattr(engine, "RECHECK_LIMIT", 5)
+    monkeypatch.setattr(engine, "COUNT_CAP", 8)
+    for i in range(12):
+        make_news(f"記事{i}" + ("(観光)" if i % 3 != 2 else ""), "観光と移住", days_ago=i)
+    with django_assert_max_num_queries(10):
+        result = search(parse("観光"), language="ja", kinds=["news"], limit=6)
+    titles = [h.title for h in result.groups[0].hits]
+    assert titles == ["記事0(観光)", "記事1(観光)", "記事3(観光)", "記事4(観光)", "記事6(観光)", "記事7(観光)"]
+    rest = search(parse("観光"), language="ja", kinds=["news"], limit=6, offset=6).groups[0]
+    assert [h.title for h in rest.hits] == ["記事9(観光)", "記事10(観光)", "記事2", "記事5", "記事8", "記事11"]
+
+
 @pytest.mark.parametrize(
     ("text", "word", "marked"),
     [

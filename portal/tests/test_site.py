@@ -6,7 +6,9 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from casestudies.models import CaseStudy
 from portal.models import NewsItem, Page
+from portal.tests.sitemap_files import sitemap_text
 
 pytestmark = pytest.mark.django_db
 
@@ -69,7 +71,7 @@ def test_news_draft_and_future_items_are_hidden(client):
     assert "下書きのお知らせ" not in html and "予定のお知らせ" not in html
     assert client.get("/news/draft-news/").status_code == 404
     assert client.get("/news/future-news/").status_code == 404
-    sitemap = client.get("/sitemap.xml").content.decode()
+    sitemap = sitemap_text(client)
     assert "draft-news" not in sitemap and "future-news" not in sitemap
 
 
@@ -85,7 +87,7 @@ def test_news_pagination_and_bad_page_numbers(client):
 
 
 def test_sitemap_lists_both_languages_with_alternates(client):
-    xml = client.get("/sitemap.xml").content.decode()
+    xml = sitemap_text(client)
     assert "/en/initiatives/ikigaku-renkei/" in xml
     assert 'hreflang="x-default"' in xml
     assert xml.count("<url>") >= 2 * (10 + 5 + 3 + 7)
@@ -167,3 +169,18 @@ def test_english_news_and_pages_fall_back_with_a_notice(client):
     assert "This page is not yet available in English" in html
     assert '<h1 lang="ja">日本語だけのお知らせ</h1>' in html
     assert "not yet available in English" not in client.get("/en/about/").content.decode()
+
+
+def test_sitemap_is_an_index_of_section_files_within_the_limit(client, monkeypatch):
+    """The protocol allows 50,000 URLs a file; sections are cut into pages of SITEMAP limit URLs."""
+    from portal import sitemaps
+    from portal.tests.sitemap_files import section_paths
+
+    monkeypatch.setattr(sitemaps.CaseStudySitemap, "limit", 10)
+    paths = section_paths(client)
+    case_files = [p for p in paths if p.startswith("/sitemap-casestudies.xml")]
+    cases = CaseStudy.objects.published().count()
+    assert len(case_files) == -(-2 * cases // 10)  # both languages count
+    for path in case_files:
+        assert client.get(path).content.decode().count("<url>") <= 10
+    assert client.get("/sitemap-nonsense.xml").status_code == 404

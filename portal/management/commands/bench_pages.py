@@ -51,6 +51,7 @@ class Result:
     queries: int | None
     html_bytes: int | None
     errors: int
+    page_cache: bool = False
 
 
 def pages() -> list[tuple[str, str]]:
@@ -97,19 +98,118 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def worker_rss_mb(master_pid: int) -> list[float]:
+def worker_rss_by_pid(master_pid: int) -> dict[int, float]:
+    """Each gunicorn worker's own memory in MB (RssAnon), by process id, read from /proc."""
     children = Path(f"/proc/{master_pid}/task/{master_pid}/children")
     pids = children.read_text().split() if children.exists() else []
-    sizes = []
+    sizes = {}
     for pid in pids:
         status = Path(f"/proc/{pid}/status")
-        if status.exists():
-            # RssAnon: the worker's own memory. VmRSS also counts the pages of SQLite's memory-mapped
-            # database file, which the kernel shares between workers and can drop at any time.
-            match = re.search(r"RssAnon:\s+(\d+) kB", status.read_text())
-            if match:
-                sizes.append(round(int(match.group(1)) / 1024, 1))
+        try:
+            text = status.read_text()
+        except OSError:  # the worker ended between the two reads
+            continue
+        # RssAnon: the worker's own memory. VmRSS also counts the pages of SQLite's memory-mapped
+        # database file, which the kernel shares between workers and can drop at any time.
+        match = re.search(r"RssAnon:\s+(\d+) kB", text)
+        if match:
+            sizes[int(pid)] = round(int(match.group(1)) / 1024, 1)
     return sizes
+
+
+def worker_rss_mb(master_pid: int) -> list[float]:
+    return list(worker_rss_by_pid(master_pid).values())
+
+
+def prepare_database(cases: int, experts: int, stdout) -> None:
+    """Sample data up to the given sizes, fresh facet cells and planner statistics, static files.
+
+    Shared by bench_pages and loadtest: the data set is made once per database and kept.
+    """
+
+    def progress(done: int, total: int) -> None:
+        stdout.write(f"\r  sample data: {done:,} / {total:,}", ending="")
+        stdout.flush()
+
+    if cases and generate_cases(cases, progress=progress):
+        stdout.write("")
+    if experts and generate_experts(experts, progress=progress):
+        stdout.write("")
+    facets.rebuild()
+    with connection.cursor() as cursor:  # fresh planner statistics after bulk loading
+        cursor.execute("ANALYZE")
+    call_command("collectstatic", interactive=False, verbosity=0)
+
+
+def start_gunicorn(
+    port: int,
+    *,
+    workers: int,
+    fixed_view: bool,
+    log_level: str = "WARNING",
+    stderr=None,
+    page_cache: bool | None = None,
+) -> subprocess.Popen:
+    """gunicorn with production settings (DEBUG off, portal.gunicorn_conf) on this database.
+
+    fixed_view adds the fixed 20 KB view at FIXED_PATH (PORTAL_BENCH=1), which production lacks.
+    log_level INFO logs every request as production does; stderr (a file) takes the log.
+    """
+    database = settings.DATABASES["default"]
+    env = {
+        **os.environ,
+        "DEBUG": "0",
+        "PORTAL_TESTING": "0",
+        "PORTAL_ENV_FILE": "",
+        "PORTAL_HTTPS": "0",
+        "PORTAL_BENCH": "1" if fixed_view else "0",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "DATABASE_URL": os.environ.get("DATABASE_URL") or f"sqlite:///{database['NAME']}",
+        "LOG_LEVEL": log_level,
+    }
+    if page_cache is not None:  # else production's default (on)
+        env["PAGE_CACHE"] = "1" if page_cache else "0"
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    return subprocess.Popen(  # noqa: S603 (our own gunicorn, fixed arguments)
+        [
+            str(gunicorn),
+            "portal.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--no-control-socket",
+            "--config",
+            "python:portal.gunicorn_conf",
+            "--log-level",
+            log_level.lower(),
+        ],
+        env=env,
+        cwd=settings.BASE_DIR,
+        stderr=stderr,
+    )
+
+
+def wait_until_up(port: int, server: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise CommandError("gunicorn stopped before it answered; see its log above")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise CommandError("gunicorn did not answer within 60 s")
+
+
+def stop_gunicorn(server: subprocess.Popen) -> None:
+    server.send_signal(signal.SIGTERM)
+    try:
+        server.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        server.kill()
 
 
 def parse_wrk(output: str) -> tuple[float, float, float, int]:
@@ -139,60 +239,52 @@ class Command(BaseCommand):
         parser.add_argument("--workers", type=int, default=2)
         parser.add_argument("--only", default="", help="comma-separated page names to run (plus the fixed view)")
         parser.add_argument("--json", dest="json_path", default="", help="also write the results to this file")
+        parser.add_argument(
+            "--cache",
+            choices=("off", "on", "both"),
+            default="both",
+            help="the full-page cache for anonymous visitors: measure without it, with it, or both",
+        )
 
-    def handle(self, *args, cases, experts, duration, connections, workers, only, json_path, **options):
+    def handle(self, *args, cases, experts, duration, connections, workers, only, json_path, cache, **options):
         wrk = shutil.which("wrk")
         if not wrk:
             raise CommandError("wrk is not installed: `make bench` installs it (apt-get install wrk).")
-        if cases and generate_cases(cases, progress=self.progress):
-            self.stdout.write("")
-        if experts and generate_experts(experts, progress=self.progress):
-            self.stdout.write("")
-        facets.rebuild()
-        with connection.cursor() as cursor:  # fresh planner statistics after bulk loading
-            cursor.execute("ANALYZE")
-        call_command("collectstatic", interactive=False, verbosity=0)
+        prepare_database(cases, experts, self.stdout)
         rows = pages()
         if only:
             wanted = {name.strip() for name in only.split(",")}
             rows = [row for row in rows if row[1] == FIXED_PATH or row[0] in wanted]
         measured = {path: self.measure_in_process(path) for _, path in rows if path != FIXED_PATH}
 
-        port = free_port()
-        database = settings.DATABASES["default"]
-        env = {
-            **os.environ,
-            "DEBUG": "0",
-            "PORTAL_TESTING": "0",
-            "PORTAL_ENV_FILE": "",
-            "PORTAL_HTTPS": "0",
-            "PORTAL_BENCH": "1",
-            "SECRET_KEY": secrets.token_urlsafe(50),
-            "ALLOWED_HOSTS": "127.0.0.1",
-            "DATABASE_URL": os.environ.get("DATABASE_URL") or f"sqlite:///{database['NAME']}",
-            "LOG_LEVEL": "WARNING",
-        }
-        gunicorn = Path(sys.executable).with_name("gunicorn")
-        server = subprocess.Popen(  # noqa: S603 (our own gunicorn, fixed arguments)
-            [
-                str(gunicorn),
-                "portal.wsgi",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                str(workers),
-                "--no-control-socket",
-                "--config",
-                "python:portal.gunicorn_conf",
-                "--log-level",
-                "warning",
-            ],
-            env=env,
-            cwd=settings.BASE_DIR,
+        results, memory = [], {}
+        for page_cache in {"off": [False], "on": [True], "both": [False, True]}[cache]:
+            self.stdout.write(f"Page cache {'on' if page_cache else 'off'}:")
+            run, rss = self.run_pages(
+                wrk, rows, measured, workers=workers, duration=duration, connections=connections, page_cache=page_cache
+            )
+            results += run
+            memory["on" if page_cache else "off"] = rss
+        rss_before = {mode: before for mode, (before, _after) in memory.items()}
+        rss_after = {mode: after for mode, (_before, after) in memory.items()}
+        self.finish(
+            results,
+            rss_before,
+            rss_after,
+            cases=cases,
+            experts=experts,
+            duration=duration,
+            connections=connections,
+            workers=workers,
+            json_path=json_path,
         )
+
+    def run_pages(self, wrk, rows, measured, *, workers, duration, connections, page_cache):
+        port = free_port()
+        server = start_gunicorn(port, workers=workers, fixed_view=True, page_cache=page_cache)
         try:
             base = f"http://127.0.0.1:{port}"
-            self.wait_until_up(base + FIXED_PATH, server)
+            wait_until_up(port, server)
             for _, path in rows:  # every worker loads its code and warms its connection first
                 self.wrk(wrk, base + path, seconds=1, connections=connections)
                 self.wait_until_idle(base + FIXED_PATH)
@@ -216,17 +308,16 @@ class Command(BaseCommand):
                         queries=queries,
                         html_bytes=size,
                         errors=errors,
+                        page_cache=page_cache,
                     )
                 )
                 self.stdout.write(f"  {name}: {rps:,.0f} req/s")
             rss_after = worker_rss_mb(server.pid)
         finally:
-            server.send_signal(signal.SIGTERM)
-            try:
-                server.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                server.kill()
+            stop_gunicorn(server)
+        return results, (rss_before, rss_after)
 
+    def finish(self, results, rss_before, rss_after, *, cases, experts, duration, connections, workers, json_path):
         self.report(
             results, rss_before, rss_after, cases=cases, experts=experts, duration=duration, connections=connections
         )
@@ -256,13 +347,10 @@ class Command(BaseCommand):
         if failed:
             raise CommandError(f"non-2xx responses or socket errors on: {', '.join(failed)}")
 
-    def progress(self, done: int, total: int) -> None:
-        self.stdout.write(f"\r  sample data: {done:,} / {total:,}", ending="")
-        self.stdout.flush()
-
     def measure_in_process(self, path: str) -> tuple[int, int]:
         """Queries and HTML bytes of one anonymous request, the second one (caches warm)."""
-        with override_settings(ALLOWED_HOSTS=["testserver"], SECURE_SSL_REDIRECT=False):
+        # Without the page cache: the queries of drawing the page (a stored page costs one).
+        with override_settings(ALLOWED_HOSTS=["testserver"], SECURE_SSL_REDIRECT=False, PAGE_CACHE=False):
             client = Client()
             client.get(path)
             with CaptureQueriesContext(connection) as queries:
@@ -270,18 +358,6 @@ class Command(BaseCommand):
         if response.status_code != 200:
             raise CommandError(f"{path} answered {response.status_code}, not 200")
         return len(queries), len(response.content)
-
-    def wait_until_up(self, url: str, server: subprocess.Popen) -> None:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if server.poll() is not None:
-                raise CommandError("gunicorn stopped before it answered; see its log above")
-            try:
-                with socket.create_connection(("127.0.0.1", int(url.split(":")[2].split("/")[0])), timeout=1):
-                    return
-            except OSError:
-                time.sleep(0.2)
-        raise CommandError("gunicorn did not answer within 60 s")
 
     def wait_until_idle(self, url: str) -> None:
         """Requests that wrk left queued in the workers finish before the next page is measured."""
@@ -307,10 +383,11 @@ class Command(BaseCommand):
         self.stdout.write(
             f"{connection.vendor}, {run['cases']:,} generated cases, {run['experts']:,} experts, "
             f"wrk -t2 -c{run['connections']} -d{run['duration']}s, "
-            f"worker memory (RssAnon) {rss_before} MB before, {rss_after} MB after"
+            "worker memory (RssAnon, MB) before → after: "
+            + ", ".join(f"page cache {mode}: {rss_before[mode]} → {rss_after[mode]}" for mode in rss_before)
         )
         header = (
-            f"| {'page':<22} | {'req/s':>8} | {'p50 ms':>7} | {'p99 ms':>7} | {'% of fixed':>10} "
+            f"| {'page':<22} | {'cache':<5} | {'req/s':>8} | {'p50 ms':>7} | {'p99 ms':>7} | {'% of fixed':>10} "
             f"| {'queries':>7} | {'HTML bytes':>10} |"
         )
         self.stdout.write(header)
@@ -320,6 +397,7 @@ class Command(BaseCommand):
             queries = "" if r.queries is None else str(r.queries)
             size = "" if r.html_bytes is None else f"{r.html_bytes:,}"
             self.stdout.write(
-                f"| {r.page:<22} | {r.requests_per_second:>8,.0f} | {r.p50_ms:>7.2f} | {r.p99_ms:>7.2f} | "
+                f"| {r.page:<22} | {'on' if r.page_cache else 'off':<5} | "
+                f"{r.requests_per_second:>8,.0f} | {r.p50_ms:>7.2f} | {r.p99_ms:>7.2f} | "
                 f"{share:>10} | {queries:>7} | {size:>10} |"
             )
