@@ -181,19 +181,25 @@ def test_pages_in_redis(client, settings):
         if os.environ.get("CI_REQUIRE_REDIS"):
             pytest.fail("CI_REQUIRE_REDIS is set and nothing listens at 127.0.0.1:6379")
         pytest.skip("no Redis at 127.0.0.1:6379")
+    import uuid
+
     from django.core.cache import caches as handler
 
+    # A prefix of its own: CI runs the SQLite and PostgreSQL suites at once, on one Redis.
+    prefix = f"test-pages-{uuid.uuid4().hex}"
     settings.CACHES = {
         **settings.CACHES,
         "pages": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": "redis://127.0.0.1:6379/14",
-            "KEY_PREFIX": "test-pages",
+            "KEY_PREFIX": prefix,
         },
     }
-    handler["pages"].clear()
+    redis = handler["pages"]._cache.get_client(write=True)
     try:
         assert state(client, "/initiatives/") == "miss"
         assert state(client, "/initiatives/") == "hit"
+        assert list(redis.scan_iter(match=f"{prefix}:*"))  # the page is in Redis
     finally:
-        handler["pages"].clear()
+        for key in redis.scan_iter(match=f"{prefix}:*"):
+            redis.delete(key)
