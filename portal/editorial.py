@@ -491,12 +491,9 @@ def english_missing(obj) -> list[str]:
     """The labels of the fields written in Japanese whose English is empty: the English page shows
     the Japanese there."""
     missing = []
-    for name in sorted(translated_fields(type(obj)), key=lambda n: _field_order(type(obj), n)):
+    order = [f.name for f in type(obj)._meta.fields]
+    for name in sorted(translated_fields(type(obj)), key=lambda n: order.index(n) if n in order else len(order)):
         ja, en = getattr(obj, f"{name}_ja", None), getattr(obj, f"{name}_en", None)
         if ja and not en:
             missing.append(str(type(obj)._meta.get_field(name).verbose_name))
     return missing
-
-
-def _field_order(model, name: str) -> int:
-    return [f.name for f in model._meta.fields].index(name) if name in [f.name for f in model._meta.fields] else 999

@@ -28,6 +28,7 @@ from expertnet import consultations
 from expertnet.forms import ConsultationForm, showable
 from expertnet.management.commands.purge_closed_requests import ERASED
 from expertnet.models import ConsultationRequest, Expert, RequestEvent, RequestStatus
+from portal.tests.admin_forms import change_form
 
 pytestmark = pytest.mark.django_db
 
@@ -571,9 +572,7 @@ def admin_path(consultation=None, what="change") -> str:
 
 def change(admin_client, consultation, **values):
     """Post the admin change form as a browser would, with ``values`` changed."""
-    html = html_of(admin_client.get(admin_path(consultation)))
-    data = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', html))
-    data["csrfmiddlewaretoken"] = data.get("csrfmiddlewaretoken", "")
+    data = change_form(admin_client, admin_path(consultation))
     data.update(
         status=consultation.status,
         assignee=consultation.assignee_id or "",
